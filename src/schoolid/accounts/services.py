@@ -1,0 +1,200 @@
+"""Writes about accounts: creation, roles, the scope check with its audit, password sign-in."""
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from schoolid.accounts import throttle
+from schoolid.accounts.models import Account, RoleAssignment, new_session_epoch
+from schoolid.accounts.scope import Action, Decision, decide
+from schoolid.accounts.user_codes import generate_user_code
+from schoolid.audit.services import client_ip, record_event
+from schoolid.directory.models import OrgUnit, Person
+
+
+class ScopeDenied(PermissionError):
+    def __init__(self, decision: Decision):
+        super().__init__(decision.reason)
+        self.decision = decision
+
+
+# --- accounts and roles -----------------------------------------------------------------------
+def new_user_code() -> str:
+    """A fresh code; codes of every account ever made stay taken, because accounts are never deleted."""
+    for _attempt in range(20):
+        code = generate_user_code()
+        if not Account.objects.filter(user_code=code).exists():
+            return code
+    raise RuntimeError("could not find a free user code")
+
+
+def create_account(person: Person | None, *, status: str = Account.Status.NOT_ACTIVATED) -> Account:
+    for _attempt in range(5):
+        account = Account(user_code=new_user_code(), person=person, status=status)
+        account.set_unusable_password()
+        try:
+            with transaction.atomic():
+                account.save()
+            return account
+        except IntegrityError:
+            if person is not None and Account.objects.filter(person=person).exists():
+                raise
+    raise RuntimeError("could not store a new account")
+
+
+def assign_role(account: Account, role: str, org_unit: OrgUnit, *, source: str = RoleAssignment.Source.STAFF) -> RoleAssignment:
+    assignment, _created = RoleAssignment.objects.get_or_create(
+        account=account, role=role, org_unit=org_unit, valid_until=None, defaults={"source": source}
+    )
+    account._role_cache = None
+    return assignment
+
+
+def end_role(assignment: RoleAssignment) -> None:
+    RoleAssignment.objects.filter(pk=assignment.pk, valid_until__isnull=True).update(valid_until=timezone.now())
+
+
+def set_password(account: Account, raw_password: str, *, activate: bool = True, end_other_sessions: bool = True) -> None:
+    """Store a new chosen password (callers check the password policy first). By default every
+    session of the account ends; callers keep the current one with update_session_auth_hash."""
+    now = timezone.now()
+    account.password = make_password(raw_password)
+    account.password_changed_at = now
+    account.must_change_password = False
+    fields = ["password", "password_changed_at", "must_change_password"]
+    if end_other_sessions:
+        account.session_epoch = new_session_epoch()
+        fields.append("session_epoch")
+    if activate and account.status == Account.Status.NOT_ACTIVATED:
+        account.status = Account.Status.ACTIVE
+        account.activated_at = now
+        fields += ["status", "activated_at"]
+    account.save(update_fields=fields)
+
+
+# --- the scope check --------------------------------------------------------------------------
+def authorize(actor: Account, action: Action | str, target: Account, *, request=None) -> Decision:
+    """Decide with the one scope rule; every refusal is audited and raised as ScopeDenied."""
+    decision = decide(actor, action, target)
+    if not decision.allowed:
+        record_event(
+            "scope.denied",
+            "denied",
+            actor=actor,
+            target=target,
+            request=request,
+            detail={"action": str(Action(action)), "reason": decision.reason},
+        )
+        raise ScopeDenied(decision)
+    return decision
+
+
+# --- counting attempts (security requirements §2) ------------------------------------------------
+def reserve_attempt(account: Account) -> tuple[bool, int, int]:
+    """Count one attempt before any secret is checked, atomically and only when no wait is due, so
+    parallel guesses cannot slip past the delay. Returns (reserved, failures if it fails, wait)."""
+    now = timezone.now()
+    failures = account.failed_logins + 1
+    wait = throttle.delay_after(failures)
+    until = now + datetime.timedelta(seconds=wait) if wait else None
+    # Plain SQL: this runs on every sign-in and the ORM's query building cost more than the query.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_account SET failed_logins = failed_logins + 1, throttled_until = %s "
+            "WHERE id = %s AND status IN (%s, %s) AND (throttled_until IS NULL OR throttled_until <= %s)",
+            [until, account.pk, Account.Status.ACTIVE, Account.Status.NOT_ACTIVATED, now],
+        )
+        reserved = cursor.rowcount
+    return bool(reserved), failures, wait
+
+
+def attempt_failed(account: Account, failures: int, *, request, factor: str) -> bool:
+    """Record a failed check; at the lock limit the account is locked. Returns True if now locked."""
+    throttle.ip_failure(client_ip(request))
+    locked = failures >= settings.LOGIN_LOCK_LIMIT
+    if locked:
+        from django.utils.translation import gettext_lazy as _
+
+        from schoolid.notify.services import notify_person
+
+        Account.objects.filter(pk=account.pk).exclude(status=Account.Status.DISABLED).update(status=Account.Status.LOCKED)
+        event = record_event("account.locked", "success", target=account, request=request, detail={"failures": failures})
+        notify_person(
+            account.person,
+            purpose="account.locked",
+            subject=_("Your SchoolID password was blocked"),
+            text=_("After many wrong passwords, signing in to your SchoolID account with a password is blocked. Recover your access or ask your school to unblock it. If it was not you trying, someone may know your login: tell your school."),
+            dedupe_key=f"account.locked:{event.pk}",
+            language=account.preferred_language or None,
+        )
+    record_event("signin." + factor, "failure", target=account, request=request, detail={"reason": "wrong_" + factor, "factor": factor, "failures": failures})
+    return locked
+
+
+def attempt_succeeded(account: Account, *, last_login: bool = False) -> None:
+    """The failure count starts again (NIST §3.2.2). Plain SQL, like reserve_attempt: it runs on every sign-in."""
+    with connection.cursor() as cursor:
+        if last_login:
+            now = timezone.now()
+            cursor.execute("UPDATE accounts_account SET failed_logins = 0, throttled_until = NULL, last_login = %s WHERE id = %s", [now, account.pk])
+            account.last_login = now
+        else:
+            cursor.execute("UPDATE accounts_account SET failed_logins = 0, throttled_until = NULL WHERE id = %s", [account.pk])
+    account.failed_logins, account.throttled_until = 0, None
+
+
+def throttled_answer(account: Account, *, request, factor: str):
+    """Why a reservation failed: ("locked", 0) or ("throttled", seconds)."""
+    account.refresh_from_db(fields=["status", "throttled_until"])
+    if account.status == Account.Status.LOCKED:
+        return "locked", 0
+    record_event("signin." + factor, "denied", target=account, request=request, detail={"reason": "throttled", "factor": factor})
+    return "throttled", max(1, throttle.seconds_left(account.throttled_until))
+
+
+def mark_compromised(account: Account, *, actor=None, request=None) -> None:
+    """Evidence of compromise: the next sign-in must choose a new password (NIST §3.1.1.2(6))."""
+    Account.objects.filter(pk=account.pk).update(must_change_password=True)
+    record_event("account.marked_compromised", "success", actor=actor, target=account, request=request)
+
+
+def change_password(request, account: Account, current: str, new: str, *, end_other_sessions: bool) -> str:
+    """Hamgam's "change password" (seed 000), with the current password (ASVS v5 6.2.3). Returns
+    "ok", "wrong_current", "throttled" or "locked". Callers check the policy for `new` first."""
+    from django.contrib.auth import update_session_auth_hash
+    from django.contrib.auth.hashers import check_password
+    from django.utils.translation import gettext_lazy as _
+
+    from schoolid.notify.services import notify_person
+
+    reserved, failures, _wait = reserve_attempt(account)
+    if not reserved:
+        return throttled_answer(account, request=request, factor="password")[0]
+    if not check_password(current, account.password):
+        return "locked" if attempt_failed(account, failures, request=request, factor="password") else "wrong_current"
+    attempt_succeeded(account)
+    with transaction.atomic():
+        set_password(account, new, end_other_sessions=end_other_sessions)
+        event = record_event("password.changed", "success", actor=account, target=account, request=request, detail={"ended_other_sessions": end_other_sessions})
+        notify_person(
+            account.person,
+            purpose="password.changed",
+            subject=_("Your SchoolID password was changed"),
+            text=_("The password of your SchoolID account was just changed. If you did not do this, recover your access at once and tell your school."),
+            dedupe_key=f"password.changed:{event.pk}",
+            language=account.preferred_language or None,
+        )
+    # This browser (or app token) stays signed in; the others end when the user asked for it.
+    token_session = getattr(request, "token_session", None)
+    if token_session is not None:
+        from django.contrib.auth import HASH_SESSION_KEY
+
+        token_session[HASH_SESSION_KEY] = account.get_session_auth_hash()
+        token_session.save()
+    else:
+        update_session_auth_hash(request, account)
+    return "ok"

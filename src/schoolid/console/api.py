@@ -1,0 +1,155 @@
+"""Console actions over REST: /api/v1/console/... (session authentication with CSRF, for now)."""
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.security import django_auth
+
+from schoolid.accounts.models import Account
+from schoolid.console.selectors import AccountFilter, role_summary, visible_accounts
+from schoolid.credentials.models import IssuanceBatch
+from schoolid.credentials.services import IssuanceRefused, issue_secrets
+from schoolid.flows.login import is_staff_session
+
+router = Router(tags=["console"], auth=django_auth)
+MAX_PAGE = 200
+
+
+def _staff(request: HttpRequest) -> Account:
+    if not is_staff_session(request):
+        raise HttpError(403, "staff with a second factor only")
+    return request.user
+
+
+class RoleOut(Schema):
+    role: str
+    org_unit: str
+    org_unit_code: str
+
+
+class AccountOut(Schema):
+    user_code: str
+    name: str
+    national_id: str
+    status: str
+    roles: list[RoleOut]
+
+
+class AccountPage(Schema):
+    total: int
+    page: int
+    items: list[AccountOut]
+
+
+class FilterIn(Schema):
+    type: str = ""
+    class_code: str = ""
+    status: str = ""
+    q: str = ""
+    page: int = 1
+    page_size: int = 50
+
+
+def _account_out(account: Account, roles) -> AccountOut:
+    person = account.person
+    return AccountOut(
+        user_code=account.user_code,
+        name=person.full_name if person else "",
+        national_id=person.national_id if person else "",
+        status=account.status,
+        roles=[RoleOut(role=a.role, org_unit=a.org_unit.name, org_unit_code=a.org_unit.code) for a in roles],
+    )
+
+
+@router.get("/accounts", response=AccountPage, summary="Accounts the signed-in staff member may issue passwords for")
+def list_accounts(request, filters: Query[FilterIn]):
+    actor = _staff(request)
+    flt = AccountFilter.from_query({"type": filters.type, "class": filters.class_code, "status": filters.status, "q": filters.q})
+    qs = visible_accounts(actor, flt=flt)
+    size = max(1, min(filters.page_size, MAX_PAGE))
+    page = max(1, filters.page)
+    rows = list(qs[(page - 1) * size : page * size])
+    roles = role_summary(rows)
+    return AccountPage(total=qs.count(), page=page, items=[_account_out(a, roles[a.pk]) for a in rows])
+
+
+class IssueIn(Schema):
+    idempotency_key: str
+    user_codes: list[str] = []
+    filter: FilterIn | None = None
+
+
+class IssuedOut(Schema):
+    user_code: str
+    name: str
+    school: str
+    class_name: str
+    login_kind: str
+    login_id: str
+    one_time_password: str
+    sign_in_link: str
+    valid_until: str
+
+
+class IssueOut(Schema):
+    batch: str
+    count: int
+    replayed: bool
+    items: list[IssuedOut] | None
+
+
+class ErrorOut(Schema):
+    detail: str
+    refused: list[str] = []
+
+
+def _issue(request, actor: Account, targets: list[Account], key: str, kind: str, description: str):
+    if not key or len(key) > 64:
+        raise HttpError(400, "idempotency_key is required (at most 64 characters)")
+    try:
+        result = issue_secrets(actor, targets, idempotency_key=key, kind=kind, description=description, request=request)
+    except IssuanceRefused as refused:
+        return Status(403, ErrorOut(detail="outside your scope; nothing was issued", refused=[a.user_code for a in refused.refused]))
+    except ValueError as exc:
+        raise HttpError(400, str(exc)) from exc
+    items = None
+    if result.items is not None:
+        items = [
+            IssuedOut(user_code=i.user_code, name=i.name, school=i.school, class_name=i.class_name, login_kind=i.login_kind, login_id=i.login_id,
+                      one_time_password=i.secret, sign_in_link=i.link, valid_until=i.expires_at)
+            for i in result.items
+        ]
+    return Status(200, IssueOut(batch=str(result.batch.pk), count=result.batch.count, replayed=result.replayed, items=items))
+
+
+@router.post("/issue", response={200: IssueOut, 403: ErrorOut}, summary="Issue one-time passwords for a group (all or nothing, idempotent)")
+def issue(request, body: IssueIn):
+    actor = _staff(request)
+    if body.filter is not None:
+        f = body.filter
+        flt = AccountFilter.from_query({"type": f.type, "class": f.class_code, "status": f.status, "q": f.q})
+        targets = list(visible_accounts(actor, flt=flt)[:5001])
+        description = "; ".join(f"{k}={v}" for k, v in flt.as_query().items())
+    else:
+        targets = list(Account.objects.select_related("person").filter(user_code__in=body.user_codes[:5001]))
+        missing = set(body.user_codes) - {t.user_code for t in targets}
+        if missing:
+            raise HttpError(404, f"unknown user codes: {', '.join(sorted(missing)[:10])}")
+        description = f"{len(targets)} selected"
+    if len(targets) > 5000:
+        raise HttpError(400, "at most 5000 accounts at once")
+    return _issue(request, actor, targets, body.idempotency_key, IssuanceBatch.Kind.GROUP, description)
+
+
+class ResetIn(Schema):
+    idempotency_key: str
+
+
+@router.post("/accounts/{user_code}/reset", response={200: IssueOut, 403: ErrorOut}, summary="Reset one person's password to a new one-time password")
+def reset(request, user_code: str, body: ResetIn):
+    actor = _staff(request)
+    target = Account.objects.select_related("person").filter(user_code=user_code).first()
+    if target is None:
+        raise HttpError(404, "unknown user code")
+    return _issue(request, actor, [target], body.idempotency_key, IssuanceBatch.Kind.INDIVIDUAL, user_code)

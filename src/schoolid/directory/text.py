@@ -1,0 +1,20 @@
+"""Search keys for names: case-, diacritic- and script-variant-insensitive."""
+import unicodedata
+
+from schoolid.core.digits import ascii_digits
+
+# Arabic letter forms that Persian writes differently; treat them alike (ي/ی, ك/ک, ة/ه, أ/إ/آ → ا).
+_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "أ": "ا", "إ": "ا", "آ": "ا", "ؤ": "و", "\u200c": " "})
+
+
+def search_key(value: str) -> str:
+    """A normalised key for name search: NFKD without combining marks, folded case and letter forms."""
+    value = "".join(ch for ch in ascii_digits(value or "") if unicodedata.category(ch) != "Cc").translate(_FOLD)
+    decomposed = unicodedata.normalize("NFKD", value)
+    # Drop Latin/Cyrillic/Hebrew/Arabic combining marks, but keep Bengali vowel signs (category Mc/Mn in
+    # the Bengali block carry meaning there).
+    kept = "".join(
+        ch for ch in decomposed if not (unicodedata.category(ch) == "Mn" and not ("\u0980" <= ch <= "\u09ff"))
+    )
+    kept = unicodedata.normalize("NFC", kept).casefold().replace("ł", "l").replace("ё", "е")
+    return " ".join(kept.split())

@@ -1,0 +1,97 @@
+"""First activation from the register (seed 002, Poland's eSzkoła): the national ID (or, once
+activated, the e-mail) → an e-mail to the address in the register with the login identifier and a
+set-password link → a password under the policy → the page names the identifier to sign in with.
+It never signs the person in (FP-CS), and answers the same whether or not the ID exists."""
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from schoolid.accounts.models import Account
+from schoolid.accounts.selectors import identifier_key, login_identifier_for
+from schoolid.accounts.services import set_password
+from schoolid.audit.services import record_event
+from schoolid.core.digits import clean_text
+from schoolid.core.profiles import current_profile
+from schoolid.credentials.generators import new_link_token, token_digest
+from schoolid.flows import limits
+from schoolid.flows.models import Flow, LinkToken
+from schoolid.flows.sms_signin import find_by_national_id
+from schoolid.notify.services import enqueue
+
+PURPOSE = "activation"
+
+
+def link_seconds() -> int:
+    # E-mail links: 1 hour by default, never more than 24 hours (NIST §4.2.1.2; security requirements C8).
+    return min(settings.LINK_TOKEN_SECONDS, 24 * 3600)
+
+
+def _account_for(identifier: str) -> Account | None:
+    value = clean_text(identifier)
+    if "@" in value:
+        # An e-mail works only once the account was activated before (seed 002: the first time, the ID).
+        return Account.objects.select_related("person").filter(person__email=value.lower(), person__email_verified=True).exclude(status=Account.Status.DISABLED).first()
+    return find_by_national_id(value)
+
+
+def start(request, identifier: str) -> bool:
+    """Send the activation e-mail when the register has an address. False only when this identifier or
+    address asked too often."""
+    key = identifier_key(identifier)
+    account = _account_for(identifier)
+    email = account.person.email if account is not None and account.person and account.status != Account.Status.DISABLED else ""
+    if not limits.sending_allowed(request, "email", key, email or None):
+        record_event("activation.requested", "denied", target=account, request=request, detail={"reason": "send_limit"})
+        return False
+    now = timezone.now()
+    with transaction.atomic():
+        flow = Flow.objects.create(kind=Flow.Kind.ACTIVATION, state=Flow.State.LINK_SENT, account=account if email else None,
+                                   identifier_key=key, expires_at=now + datetime.timedelta(seconds=link_seconds()))
+        if not email:
+            record_event("activation.requested", "failure", target=account, request=request, detail={"reason": "no_email" if account else "unknown_identifier"})
+            return True
+        token = new_link_token()
+        LinkToken.objects.create(flow=flow, purpose=PURPOSE, digest=token_digest(token), expires_at=flow.expires_at)
+        # The link comes from the configured base URL, never from the Host header (FP-CS "URL Tokens").
+        link = f"{settings.BASE_URL}/activate/{token}/"
+        profile = current_profile()
+        kind, login = login_identifier_for(account, profile)
+        if kind == "email" or (kind == "user_code" and "email" in profile.login_identifiers):
+            kind, login = "email", email
+        with translation.override(account.preferred_language or profile.default_language):
+            subject = str(_("Your SchoolID login and a link to set your password"))
+            body = str(_("Your login for SchoolID: %(login)s\n\nSet your password here (the link works once, for %(minutes)d minutes):\n%(link)s\n\nIf you did not ask for this, ignore this e-mail; nothing changes.") % {"login": login, "minutes": link_seconds() // 60, "link": link})
+        enqueue(channel="email", to=email, subject=subject, body=body, purpose="activation.link", dedupe_key=f"activation:{flow.pk}")
+        record_event("activation.requested", "success", target=account, request=request, detail={"flow": str(flow.pk)})
+    return True
+
+
+def token_for(raw: str) -> LinkToken | None:
+    now = timezone.now()
+    return (
+        LinkToken.objects.select_related("flow__account__person")
+        .filter(digest=token_digest(raw), purpose=PURPOSE, used_at__isnull=True, expires_at__gt=now, flow__account__isnull=False)
+        .first()
+    )
+
+
+def finish(request, link: LinkToken, new_password: str) -> tuple[str, str] | None:
+    """Set the password (callers check the policy), spend the link, confirm the e-mail. Returns the
+    identifier to sign in with, or None when the link was used meanwhile."""
+    account = link.flow.account
+    with transaction.atomic():
+        if LinkToken.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
+            return None
+        Flow.objects.filter(pk=link.flow_id).update(state=Flow.State.DONE)
+        person = account.person
+        # Using the link proves the address: it becomes a verified contact point.
+        type(person).objects.filter(pk=person.pk).update(email_verified=True)
+        person.email_verified = True
+        set_password(account, new_password)
+        record_event("activation.completed", "success", actor=account, target=account, request=request)
+    return login_identifier_for(account)

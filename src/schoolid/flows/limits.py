@@ -1,0 +1,26 @@
+"""Anti-automation on sending codes and links (ASVS v5 2.4.1; FP-CS): per identifier, per address and
+per destination, counted in the cache over a window."""
+from django.conf import settings
+from django.core.cache import cache
+
+from schoolid.audit.services import client_ip
+
+
+def count(key: str, window: int) -> int:
+    """Add one to a counter that lives for `window` seconds; returns the new value."""
+    try:
+        return cache.incr(key)
+    except ValueError:
+        cache.add(key, 0, timeout=window)
+        return cache.incr(key)
+
+
+def sending_allowed(request, channel: str, identifier: str, destination: str | None) -> bool:
+    """Count this request; False once the identifier, the destination or (4x) the address has asked
+    more than the limit within the window. The identifier is counted whether or not it exists."""
+    window, limit = settings.SMS_SEND_WINDOW_SECONDS, settings.SMS_SEND_LIMIT
+    ok = count(f"send:{channel}:id:{identifier}", window) <= limit
+    ok = count(f"send:{channel}:ip:{client_ip(request)}", window) <= limit * 4 and ok
+    if destination:
+        ok = count(f"send:{channel}:to:{destination}", window) <= limit and ok
+    return ok

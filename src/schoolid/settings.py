@@ -1,0 +1,276 @@
+"""SchoolID settings. Everything comes from the environment, with safe defaults.
+
+Two modes:
+- embedded (default): SQLite under var/, local-memory cache, in-process jobs, on-disk outbox.
+- production (SCHOOLID_MODE=production): secret key and allowed hosts required, HTTPS-only cookies.
+"""
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from schoolid.core.profiles import load_profile
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(os.environ.get("SCHOOLID_VAR_DIR", Path.cwd() / "var")).resolve()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+MODE = os.environ.get("SCHOOLID_MODE", "embedded").strip().lower()
+if MODE not in {"embedded", "production"}:
+    raise ImproperlyConfigured("SCHOOLID_MODE must be 'embedded' or 'production'")
+PRODUCTION = MODE == "production"
+DEBUG = env_bool("SCHOOLID_DEBUG", False) and not PRODUCTION
+
+
+def _secret_key() -> str:
+    key = os.environ.get("SCHOOLID_SECRET_KEY", "")
+    if key:
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("SCHOOLID_SECRET_KEY is required when SCHOOLID_MODE=production")
+    # Embedded default: generate once into var/ and keep it private.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+if PRODUCTION and not os.environ.get("SCHOOLID_ALLOWED_HOSTS"):
+    raise ImproperlyConfigured("SCHOOLID_ALLOWED_HOSTS is required when SCHOOLID_MODE=production")
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("SCHOOLID_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
+
+# The canonical address used in every link we send; never taken from the Host header.
+BASE_URL = os.environ.get("SCHOOLID_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Country profile (ir, il, pl, bd, ru): data, see schoolid/core/profiles/*.toml.
+PROFILE_CODE = os.environ.get("SCHOOLID_PROFILE", "ir").strip().lower()
+SCHOOLID_PROFILE = load_profile(PROFILE_CODE)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "schoolid.core",
+    "schoolid.audit",
+    "schoolid.directory",
+    "schoolid.accounts",
+    "schoolid.credentials",
+    "schoolid.flows",
+    "schoolid.console",
+    "schoolid.notify",
+]
+
+MIDDLEWARE = [
+    "schoolid.core.middleware.RequestIdMiddleware",
+    "schoolid.core.middleware.RejectNulMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "schoolid.core.middleware.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "schoolid.accounts.middleware.SessionTimeoutMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "schoolid.urls"
+WSGI_APPLICATION = "schoolid.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "schoolid.core.context_processors.schoolid",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("SCHOOLID_DB_CONN_MAX_AGE", 60))}
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "schoolid.sqlite3"}}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # WAL lets readers run beside the writer; IMMEDIATE avoids lock upgrades failing mid-transaction.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+            "transaction_mode": "IMMEDIATE",
+        }
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache and sessions ---------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "schoolid.core.cache.SchoolRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "schoolid"}}
+    # Sessions live in Redis with the other shared state: a sign-in writes no session row to the
+    # database, and every app host sees every session.
+    SESSION_ENGINE = os.environ.get("SCHOOLID_SESSION_ENGINE", "schoolid.accounts.session_cache")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "schoolid"}}
+    SESSION_ENGINE = "schoolid.accounts.session_db"
+
+HTTPS = env_bool("SCHOOLID_HTTPS", PRODUCTION)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+# The __Host- prefix pins the cookie to this host and path /; browsers accept it only with Secure.
+SESSION_COOKIE_NAME = "__Host-sid" if HTTPS else "sid"
+CSRF_COOKIE_NAME = "__Host-csrf" if HTTPS else "csrf"
+LANGUAGE_COOKIE_NAME = "lang"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("SCHOOLID_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+SESSION_IDLE_SECONDS = env_int("SCHOOLID_SESSION_IDLE_SECONDS", 3600)
+SESSION_ABSOLUTE_SECONDS = env_int("SCHOOLID_SESSION_ABSOLUTE_SECONDS", 12 * 3600)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = False
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_HSTS_SECONDS = env_int("SCHOOLID_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_SSL_REDIRECT = env_bool("SCHOOLID_SSL_REDIRECT", False)
+    if env_bool("SCHOOLID_BEHIND_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Accounts and passwords -----------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.Account"
+AUTHENTICATION_BACKENDS = ["schoolid.accounts.backends.AccountBackend"]
+LOGIN_URL = "signin"
+LOGIN_REDIRECT_URL = "account"
+PASSWORD_HASHERS = ["schoolid.accounts.hashers.SchoolArgon2Hasher"]
+# Argon2id parameters (OWASP minimum profile: m=19 MiB, t=2, p=1).
+ARGON2_MEMORY_KIB = env_int("SCHOOLID_ARGON2_MEMORY_KIB", 19 * 1024)
+ARGON2_TIME_COST = env_int("SCHOOLID_ARGON2_TIME_COST", 2)
+ARGON2_PARALLELISM = env_int("SCHOOLID_ARGON2_PARALLELISM", 1)
+
+# Sign-in throttling, per account (security requirements §2). Failures beyond the free ones wait
+# base * 2^(n - free - 1) seconds, capped; at the lock limit the password stops working until recovery.
+LOGIN_FREE_ATTEMPTS = env_int("SCHOOLID_LOGIN_FREE_ATTEMPTS", 5)
+LOGIN_DELAY_BASE_SECONDS = env_int("SCHOOLID_LOGIN_DELAY_BASE_SECONDS", 30)
+LOGIN_DELAY_CAP_SECONDS = env_int("SCHOOLID_LOGIN_DELAY_CAP_SECONDS", 3600)
+LOGIN_LOCK_LIMIT = min(env_int("SCHOOLID_LOGIN_LOCK_LIMIT", 50), 100)
+# Password spraying: failures from one client address across all accounts within a window.
+LOGIN_IP_FAILURE_LIMIT = env_int("SCHOOLID_LOGIN_IP_FAILURE_LIMIT", 100)
+LOGIN_IP_WINDOW_SECONDS = env_int("SCHOOLID_LOGIN_IP_WINDOW_SECONDS", 600)
+
+# --- Notifications (outbox) ----------------------------------------------------------------
+# E-mail: real SMTP when EMAIL_HOST is set; otherwise (embedded default) files under var/outbox/email.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "SchoolID <no-reply@schoolid.invalid>")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "outbox" / "email"
+# SMS: the HTTP JSON gateway when SMS_GATEWAY_URL is set; otherwise files under var/outbox/sms.
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10)
+SMS_DRIVER = os.environ.get("SMS_DRIVER", "http-json" if SMS_GATEWAY_URL else "file")
+OUTBOX_MAX_ATTEMPTS = env_int("SCHOOLID_OUTBOX_MAX_ATTEMPTS", 8)
+# Wrong recovery codes allowed in one recovery flow, whatever the account's state.
+RECOVERY_CODE_TRIES = env_int("SCHOOLID_RECOVERY_CODE_TRIES", 5)
+# E-mailed links (activation, recovery): lifetime in seconds, capped at 24 hours.
+LINK_TOKEN_SECONDS = env_int("SCHOOLID_LINK_TOKEN_SECONDS", 3600)
+# Codes and links sent: at most this many per identifier and per number within the window (per address: 4x).
+SMS_SEND_LIMIT = env_int("SCHOOLID_SMS_SEND_LIMIT", 5)
+SMS_SEND_WINDOW_SECONDS = env_int("SCHOOLID_SMS_SEND_WINDOW_SECONDS", 3600)
+OUTBOX_RETRY_BASE_SECONDS = env_int("SCHOOLID_OUTBOX_RETRY_BASE_SECONDS", 30)
+# /dev/outbox shows sent messages in the embedded demo; never in production.
+SCHOOLID_DEV_OUTBOX = env_bool("SCHOOLID_DEV_OUTBOX", not PRODUCTION)
+
+# Jobs: in-process in the embedded default; Celery workers on Redis in production.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_TASK_ALWAYS_EAGER = env_bool("SCHOOLID_EAGER_JOBS", not PRODUCTION)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE = {"deliver-due-outbox": {"task": "schoolid.notify.deliver_due", "schedule": 60.0}}
+
+# --- Languages ------------------------------------------------------------------------------
+LANGUAGES = [
+    ("fa", "فارسی"),
+    ("he", "עברית"),
+    ("pl", "Polski"),
+    ("bn", "বাংলা"),
+    ("ru", "Русский"),
+    ("en", "English"),
+]
+LANGUAGE_CODE = SCHOOLID_PROFILE.default_language
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = SCHOOLID_PROFILE.time_zone
+
+# Key for fields encrypted at rest (TOTP seeds); defaults to a key derived from SECRET_KEY.
+SCHOOLID_FIELD_KEY = os.environ.get("SCHOOLID_FIELD_KEY", "")
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+try:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+except OSError:  # a read-only deployment serves collected files from elsewhere
+    pass
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Logging: JSON lines carrying the request id ---------------------------------------------
+LOG_LEVEL = os.environ.get("SCHOOLID_LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "schoolid.core.logging.RequestIdFilter"}},
+    "formatters": {"json": {"()": "schoolid.core.logging.JsonFormatter"}},
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,88 @@
+"""Access requests (seed 004; issue 6 item 4): request, review by the school, outcome to the requester."""
+import re
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+
+from schoolid.audit.models import AuditEvent
+from schoolid.directory.models import AccessRequest, OrgUnit
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def school():
+    t = f.org_tree()
+    OrgUnit.objects.filter(pk=t["school_a"].pk).update(name="دبستان فردوسی")
+    OrgUnit.objects.get(pk=t["school_a"].pk).save()
+    secretary = f.account("secretary", t["school_a"], email="office@example.org", email_verified=True)
+    other_secretary = f.account("secretary", t["school_b"])
+    pupil = f.account("student", t["class_a1"])
+    f.activate(secretary, other_secretary)
+    return t, secretary, other_secretary, pupil
+
+
+def ask(client, school_code, **fields):
+    data = {"school": school_code, "role": "student", "given_name": "Sara", "family_name": "Karimi", "email": "sara@example.org", "mobile": ""}
+    data.update(fields)
+    return client.post("/access/", data, HTTP_ACCEPT_LANGUAGE="en")
+
+
+def test_request_found_by_school_name_in_native_script(school):
+    t, *_ = school
+    page = Client().get("/access/", {"q": "فردوسي"}).content.decode()
+    assert t["school_a"].code in page
+
+
+def test_approved_request_leads_to_the_activation_link(school, smtp):
+    t, secretary, _other, pupil = school
+    response = ask(Client(), t["school_a"].code, national_id=pupil.person.national_id)
+    assert 'id="access-sent"' in response.content.decode()
+    item = AccessRequest.objects.get()
+    assert any(rcpt == ["office@example.org"] for rcpt, _c in smtp.messages)  # the school is told
+    console = f.staff_client(secretary)
+    assert pupil.person.national_id in console.get("/console/access-requests/").content.decode()
+    assert console.post("/console/access-requests/", {"request": item.pk, "decision": "approve"}).status_code == 302
+    item.refresh_from_db()
+    assert item.status == "approved" and item.matched_person_id == pupil.person_id
+    mail = next(c for rcpt, c in smtp.messages if rcpt == ["sara@example.org"])
+    link = re.search(r"https?://\S+/activate/[A-Za-z0-9_-]+/", mail).group(0).replace(django_settings.BASE_URL, "")
+    done = Client().post(link, {"new_password": "purple otter juggles kites", "new_password_again": "purple otter juggles kites"})
+    assert done.status_code == 200
+    assert Client().post("/signin/", {"identifier": pupil.person.national_id, "password": "purple otter juggles kites"})["Location"] == "/account/"
+
+
+def test_rejected_request_tells_the_reason(school, smtp):
+    t, secretary, _other, _pupil = school
+    ask(Client(), t["school_a"].code, national_id=f.person().national_id)
+    item = AccessRequest.objects.get()
+    console = f.staff_client(secretary)
+    console.post("/console/access-requests/", {"request": item.pk, "decision": "reject", "reason": ""})
+    item.refresh_from_db()
+    assert item.status == "pending"  # a reason is required
+    console.post("/console/access-requests/", {"request": item.pk, "decision": "reject", "reason": "Not a pupil of this school"})
+    item.refresh_from_db()
+    assert item.status == "rejected"
+    assert any(rcpt == ["sara@example.org"] and "Not a pupil of this school" in c for rcpt, c in smtp.messages)
+
+
+def test_bad_input_is_explained_and_nothing_stored(school):
+    t, *_ = school
+    html = ask(Client(), t["school_a"].code, national_id="123").content.decode()
+    assert 'id="access-error"' in html and AccessRequest.objects.count() == 0
+    html = ask(Client(), t["school_a"].code, national_id=f.person().national_id, email="", mobile="").content.decode()
+    assert "e-mail or a mobile" in html and AccessRequest.objects.count() == 0
+
+
+def test_another_school_cannot_review(school):
+    t, _secretary, other, pupil = school
+    ask(Client(), t["school_a"].code, national_id=pupil.person.national_id)
+    item = AccessRequest.objects.get()
+    console = f.staff_client(other)
+    assert pupil.person.national_id not in console.get("/console/access-requests/").content.decode()
+    assert console.post("/console/access-requests/", {"request": item.pk, "decision": "approve"}).status_code == 403
+    item.refresh_from_db()
+    assert item.status == "pending"
+    assert AuditEvent.objects.filter(action="scope.denied", actor=other.user_code).exists()

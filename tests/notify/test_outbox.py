@@ -1,0 +1,103 @@
+"""The outbox delivers over real SMTP and a real HTTP SMS gateway, retries with back-off, never loses a
+message and never sends one twice for one request (issue 4, part 1: notifications)."""
+import datetime
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from schoolid.notify import services
+from schoolid.notify.models import OutboxMessage
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_email_goes_over_smtp(smtp):
+    with transaction.atomic():
+        services.enqueue(channel="email", to="parent@example.org", subject="Hello", body="Ваш код: 123", purpose="test", dedupe_key="r1")
+        assert smtp.messages == []  # nothing leaves before the commit
+    assert len(smtp.messages) == 1
+    rcpt, content = smtp.messages[0]
+    assert rcpt == ["parent@example.org"] and "Subject: Hello" in content
+    assert OutboxMessage.objects.get().status == "sent"
+
+
+def test_sms_goes_to_the_http_gateway(gateway):
+    services.enqueue(channel="sms", to="+989121234567", subject="", body="کد ورود: ۱۲۳", purpose="test", dedupe_key="r2")
+    assert gateway.received == [("Bearer gateway-token-1", {"to": "+989121234567", "text": "کد ورود: ۱۲۳"}, 200)]
+
+
+def test_gateway_failure_is_retried_with_back_off_then_delivered(gateway, settings):
+    settings.OUTBOX_RETRY_BASE_SECONDS = 30
+    gateway.answers = [503, 500]
+    message = services.enqueue(channel="sms", to="+48512345678", subject="", body="x", purpose="test", dedupe_key="r3")
+    message.refresh_from_db()
+    assert message.status == "queued" and message.attempts == 1 and "503" in message.last_error
+    assert 25 <= (message.next_attempt_at - timezone.now()).total_seconds() <= 30
+    assert services.deliver_due() == {}  # not due yet
+    OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    assert services.deliver_due() == {"queued": 1}
+    message.refresh_from_db()
+    assert message.attempts == 2 and 55 <= (message.next_attempt_at - timezone.now()).total_seconds() <= 60
+    OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    assert services.deliver_due() == {"sent": 1}
+    assert [status for _auth, _body, status in gateway.received] == [503, 500, 200]
+
+
+def test_a_dead_gateway_loses_nothing_and_gives_up_visibly(settings):
+    settings.SMS_DRIVER, settings.SMS_GATEWAY_URL, settings.OUTBOX_MAX_ATTEMPTS = "http-json", "http://127.0.0.1:9/nothing-listens", 2
+    message = services.enqueue(channel="sms", to="+79123456789", subject="", body="x", purpose="test", dedupe_key="r4")
+    message.refresh_from_db()
+    assert message.status == "queued" and "unreachable" in message.last_error
+    OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    services.deliver_due()
+    message.refresh_from_db()
+    assert message.status == "dead" and message.attempts == 2 and message.body == "x"
+
+
+def test_one_request_sends_once(gateway):
+    for _ in range(3):
+        services.enqueue(channel="sms", to="+989121234567", subject="", body="once", purpose="test", dedupe_key="same-request")
+    services.deliver_due()
+    assert len(gateway.received) == 1 and OutboxMessage.objects.count() == 1
+
+
+def test_a_rolled_back_change_sends_nothing(gateway):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.enqueue(channel="sms", to="+989121234567", subject="", body="never", purpose="test", dedupe_key="r5")
+        raise RuntimeError("the change failed")
+    assert gateway.received == [] and OutboxMessage.objects.count() == 0
+
+
+def test_a_lost_lease_is_taken_back(gateway):
+    message = OutboxMessage.objects.create(channel="sms", to="+989121234567", body="x", purpose="test", dedupe_key="r6",
+                                           status="sending", next_attempt_at=timezone.now() - datetime.timedelta(seconds=1))
+    assert services.deliver_due() == {"sent": 1}
+    message.refresh_from_db()
+    assert message.status == "sent"
+
+
+def test_second_factor_reset_notifies_every_verified_contact(smtp, gateway):
+    """NIST §4.2.3, §4.6; ASVS v5 6.3.7: a changed factor is announced on every contact point."""
+    t = f.org_tree()
+    principal = f.account("principal", t["school_a"])
+    teacher = f.account("teacher", t["school_a"], email="teacher@example.org", email_verified=True, mobile="09121234567", mobile_verified=True)
+    f.activate(principal, teacher)
+    f.enrol_totp(teacher)
+    client = f.staff_client(principal)
+    assert client.post(f"/console/people/{teacher.user_code}/reset-second-factor/").status_code == 200
+    assert len(smtp.messages) == 1 and smtp.messages[0][0] == ["teacher@example.org"]
+    assert len(gateway.received) == 1 and gateway.received[0][1]["to"] == "+989121234567"
+
+
+def test_outbox_command_and_demo_page(gateway, capsys, settings):
+    services.enqueue(channel="sms", to="+989121234567", subject="", body="کد: 481516", purpose="signin.code", dedupe_key="r7")
+    call_command("outbox")
+    assert "+989121234567\tsignin.code\tsent\t1" in capsys.readouterr().out
+    settings.PRODUCTION = False
+    assert "481516" in Client().get("/dev/outbox").content.decode()
+    settings.PRODUCTION = True
+    assert Client().get("/dev/outbox").status_code == 404

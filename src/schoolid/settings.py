@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "schoolid.flows",
     "schoolid.console",
     "schoolid.notify",
+    "schoolid.provisioning",
 ]
 
 MIDDLEWARE = [

@@ -81,6 +81,10 @@ class Person(models.Model):
     email_verified = models.BooleanField(_("e-mail verified"), default=False)
     mobile = models.CharField(_("mobile"), max_length=20, blank=True, help_text=_("E.164, e.g. +989121234567"))
     mobile_verified = models.BooleanField(_("mobile verified"), default=False)
+    # When a contact point was last set here (by its owner or by staff) rather than by the register:
+    # a local edit wins over the register while it is the newer value (README, "Sync conflicts").
+    email_edited_at = models.DateTimeField(_("e-mail edited locally"), null=True, blank=True)
+    mobile_edited_at = models.DateTimeField(_("mobile edited locally"), null=True, blank=True)
     search_name = models.CharField(max_length=420, blank=True, editable=False, db_index=True)
     sourced_id = models.CharField(_("source id"), max_length=128, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)

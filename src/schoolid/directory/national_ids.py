@@ -82,6 +82,8 @@ _SEPARATORS = frozenset("-./\u2010\u2011\u2012\u2013\u2014\u2212\u2044\u2215")
 
 
 def _digits(raw: str | None) -> str:
+    if raw and raw.isascii() and raw.isdigit():
+        return raw  # the common case, already canonical digits
     text = clean_text("" if raw is None else str(raw))
     kept = []
     for ch in text:
@@ -216,6 +218,15 @@ class _IsraeliTeudatZehut(IdScheme):
 _PESEL_CENTURY_OFFSET = {1800: 80, 1900: 0, 2000: 20, 2100: 40, 2200: 60}
 
 
+def _pesel_birth_date(digits: str) -> datetime.date | None:
+    year, month, day = int(digits[0:2]), int(digits[2:4]), int(digits[4:6])
+    century = (1900, 2000, 2100, 2200, 1800)[month // 20] if month < 100 else None
+    try:
+        return datetime.date(century + year, month % 20, day) if century else None
+    except ValueError:
+        return None
+
+
 def pesel_check_digit(first10: str) -> int:
     s = sum(w * int(d) for w, d in zip((1, 3, 7, 9, 1, 3, 7, 9, 1, 3), first10))
     return (10 - s % 10) % 10
@@ -228,6 +239,10 @@ class _PolishPesel(IdScheme):
     even when its check digit is wrong too: that is the more useful sentence for the person."""
 
     def _validate(self, digits: str) -> str:
+        if len(digits) == 11 and pesel_check_digit(digits) == int(digits[10]):
+            born = _pesel_birth_date(digits)
+            if born is not None and born <= _today() + datetime.timedelta(days=1):
+                return digits  # fast path; any doubt takes the full checks below, with their reasons
         if len(digits) != 11:
             raise InvalidNationalId("length", _MSG_LENGTH_11, got=len(digits))
         try:
@@ -259,10 +274,7 @@ class _PolishPesel(IdScheme):
     def birth_date(self, canonical):
         if len(canonical) != 11 or not canonical.isdigit():
             return None
-        try:
-            return pesel.get_birth_date(canonical)
-        except stdnum_exceptions.ValidationError:
-            return None
+        return _pesel_birth_date(canonical)
 
 
 # --- Bangladesh -----------------------------------------------------------------------------------

@@ -110,9 +110,15 @@ def _judge(actor: Account, usable, target: Account, target_assignments: list[Rol
     if not usable:
         return Decision(False, "no_rule")
     if not target_assignments:
-        # Nobody but the ministry (the root) is responsible for an account with no role.
+        # Nobody but the ministry (the root) is responsible for an account with no role...
         for assignment, _rules in usable:
             if assignment.role == R.MINISTRY_ADMIN and assignment.org_unit.parent_id is None:
+                return Decision(True, "allowed", assignment)
+        # ...except a guardian known only by a confirmed link (the register brings links, not always
+        # a guardian role): judged as a guardian, through the places of the wards.
+        paths = ward_paths(target)
+        for assignment, rules in usable:
+            if any(R.GUARDIAN in rule.target_roles for rule in rules) and any(p.startswith(assignment.org_unit.path) for p in paths):
                 return Decision(True, "allowed", assignment)
         return Decision(False, "outside_scope")
 
@@ -155,7 +161,7 @@ def decide_many(actor: Account, action: Action | str, targets: list[Account], *,
     by_account: dict[int, list[RoleAssignment]] = {t.pk: [] for t in targets}
     for assignment in RoleAssignment.objects.current().filter(account_id__in=list(by_account)).select_related("org_unit__parent"):
         by_account[assignment.account_id].append(assignment)
-    guardian_people = [t.person_id for t in targets if t.person_id and any(a.role == R.GUARDIAN for a in by_account[t.pk])]
+    guardian_people = [t.person_id for t in targets if t.person_id and (not by_account[t.pk] or any(a.role == R.GUARDIAN for a in by_account[t.pk]))]
     wards: dict[int, list[str]] | None = None
 
     def ward_paths(target: Account) -> list[str]:

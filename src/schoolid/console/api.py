@@ -153,3 +153,109 @@ def reset(request, user_code: str, body: ResetIn):
     if target is None:
         raise HttpError(404, "unknown user code")
     return _issue(request, actor, [target], body.idempotency_key, IssuanceBatch.Kind.INDIVIDUAL, user_code)
+
+
+# --- register editing (issue 5, item 6) ---------------------------------------------------------
+class RegisterRecordOut(Schema):
+    """national_id and birth_date are null for a contact-only editor (a class teacher): least disclosure."""
+
+    user_code: str
+    national_id: str | None
+    given_name: str
+    family_name: str
+    given_name_latin: str
+    family_name_latin: str
+    birth_date: str | None
+    email: str
+    email_verified: bool
+    mobile: str
+    mobile_verified: bool
+    from_register: bool
+    editable: list[str]
+    version: str
+
+
+class RegisterEditIn(Schema):
+    """Only the fields sent are changed; null or "" clears an optional field. Digits in any script."""
+
+    national_id: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    given_name_latin: str | None = None
+    family_name_latin: str | None = None
+    birth_date: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    version: str | None = None
+
+
+class RegisterEditOut(Schema):
+    changed: list[str]
+    record: RegisterRecordOut
+
+
+class FieldErrorsOut(Schema):
+    detail: str
+    errors: dict[str, str]
+
+
+def _edit_target(request, actor: Account, user_code: str):
+    from schoolid.audit.services import record_event
+    from schoolid.console.selectors import register_edit_access
+
+    target = Account.objects.select_related("person").filter(user_code=user_code).first()
+    if target is None:
+        raise HttpError(404, "unknown user code")
+    access = register_edit_access(actor, target)
+    if not access:
+        from schoolid.accounts.scope import Action, decide
+
+        reason = decide(actor, Action.EDIT_CONTACT, target).reason
+        record_event("scope.denied", "denied", actor=actor, target=target, request=request, detail={"action": "api.register", "reason": reason})
+    return target, access
+
+
+def _record_out(target: Account, access) -> RegisterRecordOut:
+    from schoolid.directory.services import record_version
+
+    p = target.person
+    full = access.mode == "register"
+    return RegisterRecordOut(
+        user_code=target.user_code, national_id=p.national_id if full else None, given_name=p.given_name, family_name=p.family_name,
+        given_name_latin=p.given_name_latin, family_name_latin=p.family_name_latin,
+        birth_date=p.birth_date.isoformat() if p.birth_date and full else None, email=p.email, email_verified=p.email_verified,
+        mobile=p.mobile, mobile_verified=p.mobile_verified, from_register=access.from_register, editable=list(access.editable),
+        version=record_version(p),
+    )
+
+
+@router.get("/accounts/{user_code}/register", response={200: RegisterRecordOut, 403: ErrorOut},
+            summary="A person's register data and which fields the signed-in staff member may edit")
+def register_record(request, user_code: str):
+    actor = _staff(request)
+    target, access = _edit_target(request, actor, user_code)
+    if not access:
+        return Status(403, ErrorOut(detail="outside your scope", refused=[user_code]))
+    return Status(200, _record_out(target, access))
+
+
+@router.patch("/accounts/{user_code}/register", response={200: RegisterEditOut, 400: FieldErrorsOut, 403: ErrorOut},
+              summary="Edit a person's register data (class teachers: e-mail and mobile only); all fields or none")
+def register_edit(request, user_code: str, body: RegisterEditIn):
+    from schoolid.accounts.services import ScopeDenied
+    from schoolid.console.selectors import register_edit_access
+    from schoolid.directory.services import RegisterEditError, edit_person
+
+    actor = _staff(request)
+    target = Account.objects.select_related("person").filter(user_code=user_code).first()
+    if target is None:
+        raise HttpError(404, "unknown user code")
+    changes = body.model_dump(exclude_unset=True)
+    version = changes.pop("version", None)
+    try:
+        result = edit_person(actor, target, changes, request=request, version=version)
+    except ScopeDenied:
+        return Status(403, ErrorOut(detail="outside your scope; nothing was changed", refused=[user_code]))
+    except RegisterEditError as exc:
+        return Status(400, FieldErrorsOut(detail="nothing was changed", errors={k: str(v) for k, v in exc.errors.items()}))
+    return Status(200, RegisterEditOut(changed=result.changed, record=_record_out(target, register_edit_access(actor, target))))

@@ -138,3 +138,35 @@ def role_summary(accounts: list[Account]) -> dict[int, list[RoleAssignment]]:
     for assignment in RoleAssignment.objects.current().filter(account_id__in=result).select_related("org_unit__parent"):
         result[assignment.account_id].append(assignment)
     return result
+
+
+@dataclass(frozen=True)
+class EditAccess:
+    """What an actor may edit of a target's register record (issue 5, item 6)."""
+
+    mode: str  # "register" (every field), "contact" (e-mail and mobile only) or "" (nothing)
+    editable: tuple[str, ...] = ()
+    locked: tuple[str, ...] = ()  # identity fields shown read-only
+    from_register: bool = False  # the identity fields come from the school register
+
+    def __bool__(self):
+        return bool(self.mode)
+
+
+def register_edit_access(actor: Account, target: Account, profile: Profile | None = None) -> EditAccess:
+    """The same scope rule as the services; the services check it again on every write."""
+    from schoolid.accounts.scope import decide
+    from schoolid.directory.services import CONTACT_FIELDS, IDENTITY_FIELDS, register_owns_identity
+
+    if target.person_id is None:
+        return EditAccess("")
+    if decide(actor, Action.EDIT_REGISTER, target, profile=profile).allowed:
+        mode = "register"
+    elif decide(actor, Action.EDIT_CONTACT, target, profile=profile).allowed:
+        mode = "contact"
+    else:
+        return EditAccess("")
+    from_register = register_owns_identity(target.person)
+    if mode == "register" and not from_register:
+        return EditAccess(mode, IDENTITY_FIELDS + CONTACT_FIELDS, (), False)
+    return EditAccess(mode, CONTACT_FIELDS, IDENTITY_FIELDS, from_register)

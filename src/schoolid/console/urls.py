@@ -11,6 +11,7 @@ urlpatterns = [
     path("issued/<uuid:batch_id>/passwords.csv", views.issued_csv, name="console-issued-csv"),
     path("find/", views.find, name="console-find"),
     path("people/<str:user_code>/", views.person, name="console-person"),
+    path("people/<str:user_code>/edit/", views.person_edit, name="console-person-edit"),
     path("people/<str:user_code>/reset/", views.person_reset, name="console-person-reset"),
     path("people/<str:user_code>/reset-second-factor/", views.person_reset_second_factor, name="console-person-reset-2fa"),
     path("people/<str:user_code>/guardians/", views.propose_guardian, name="console-propose-guardian"),

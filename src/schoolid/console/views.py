@@ -10,14 +10,15 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from schoolid.accounts.models import Account, Role
 from schoolid.accounts.scope import Action, decide
 from schoolid.accounts.services import ScopeDenied
 from schoolid.audit.services import record_event
-from schoolid.console.selectors import CONSOLE_ACTIONS, AccountFilter, can_issue, classes_in_scope, find_by_national_id, not_yet_activated, role_summary, visible_accounts
+from schoolid.console.selectors import CONSOLE_ACTIONS, AccountFilter, can_issue, classes_in_scope, find_by_national_id, not_yet_activated, register_edit_access, role_summary, visible_accounts
 from schoolid.credentials import exports
 from schoolid.credentials.models import IssuanceBatch
 from schoolid.credentials.services import (
@@ -32,7 +33,8 @@ from schoolid.credentials.services import (
 from schoolid.credentials.totp import confirmed_device
 from schoolid.directory import guardianships
 from schoolid.directory.models import Guardianship
-from schoolid.directory.services import RegisterError
+from schoolid.directory.phones import display_phone
+from schoolid.directory.services import REGISTER_FIELDS, RegisterEditError, RegisterError, edit_person, record_version
 from schoolid.flows.login import is_staff_session
 from schoolid.flows.sms_signin import find_by_national_id as find_account_by_national_id
 
@@ -213,7 +215,8 @@ def person(request, user_code):
         "assignments": assignments,
         "may_issue": allowed[Action.ISSUE_CREDENTIALS],
         "may_propose": allowed[Action.PROPOSE_GUARDIANSHIP] and is_student,
-        "guardian_links": Guardianship.objects.filter(student_id=target.person_id).exclude(status=Guardianship.Status.REJECTED).select_related("guardian") if is_student else [],
+        "guardian_links": Guardianship.objects.filter(student_id=target.person_id).exclude(status=Guardianship.Status.REJECTED).select_related("guardian__account") if is_student else [],
+        "edit_access": register_edit_access(request.user, target),
         "has_second_factor": confirmed_device(target) is not None,
         "idempotency_key": new_idempotency_key(),
         "error": request.GET.get("error") == "1",
@@ -312,3 +315,99 @@ def access_requests_view(request):
             messages.error(request, exc.message)
         return redirect("console-access-requests")
     return render(request, "console/access_requests.html", {"items": access_requests.pending_for(request.user)})
+
+
+# --- register editing (issue 5, item 6) ---------------------------------------------------------
+EDIT_LABELS = {
+    "national_id": gettext_lazy("National ID"),
+    "given_name": gettext_lazy("Given name"),
+    "family_name": gettext_lazy("Family name"),
+    "given_name_latin": gettext_lazy("Given name (Latin)"),
+    "family_name_latin": gettext_lazy("Family name (Latin)"),
+    "birth_date": gettext_lazy("Birth date"),
+    "email": gettext_lazy("E-mail"),
+    "mobile": gettext_lazy("Mobile number"),
+}
+# (input type, inputmode, left-to-right) per field; text inputs so that every digit script can be typed.
+EDIT_INPUTS = {
+    "national_id": ("text", "numeric", True),
+    "given_name": ("text", "text", False),
+    "family_name": ("text", "text", False),
+    "given_name_latin": ("text", "text", True),
+    "family_name_latin": ("text", "text", True),
+    "birth_date": ("text", "numeric", True),
+    "email": ("email", "email", True),
+    "mobile": ("tel", "tel", True),
+}
+
+
+def _stored(person, name: str) -> str:
+    value = getattr(person, name)
+    if value is None:
+        return ""
+    return value.isoformat() if name == "birth_date" else str(value)
+
+
+# What a contact-only editor (a class teacher) is shown besides the contact fields: enough to know
+# whom they are editing, not the national ID or the birth date (least disclosure, ASVS v5 14.2.6).
+CONTACT_MODE_SHOWN = ("given_name", "family_name", "given_name_latin", "family_name_latin", "email", "mobile")
+
+
+def _edit_rows(person, access, typed: dict | None, errors: dict) -> list[dict]:
+    rows = []
+    for name in REGISTER_FIELDS:
+        if access.mode == "contact" and name not in CONTACT_MODE_SHOWN:
+            continue
+        kind, inputmode, ltr = EDIT_INPUTS[name]
+        stored = _stored(person, name)
+        editable = name in access.editable
+        rows.append({
+            "name": name, "label": EDIT_LABELS[name], "type": kind, "inputmode": inputmode, "ltr": ltr,
+            "editable": editable, "value": typed.get(name, stored) if typed is not None and editable else stored,
+            "stored": stored, "shown": display_phone(stored) if name == "mobile" else stored,
+            "error": errors.get(name),
+            "verified": person.email_verified if name == "email" else person.mobile_verified if name == "mobile" else None,
+        })
+    return rows
+
+
+@staff_view()
+@require_http_methods(["GET", "POST"])
+def person_edit(request, user_code):
+    """Register data of a pupil, a parent or (for a principal) school staff; a class teacher gets the
+    e-mail and the mobile only. The services decide; a repeated submit changes nothing."""
+    target = _target(request, user_code)
+    access = register_edit_access(request.user, target)
+    if not access:
+        reason = decide(request.user, Action.EDIT_CONTACT, target).reason
+        record_event("scope.denied", "denied", actor=request.user, target=target, request=request, detail={"action": "console.edit", "reason": reason})
+        return _denied(request, _("You may not edit this person's register data."))
+    typed, errors = None, {}
+    version = record_version(target.person)
+    if request.method == "POST":
+        typed = {name: request.POST[name][:300] for name in REGISTER_FIELDS if name in request.POST}
+        try:
+            result = edit_person(request.user, target, typed, request=request, version=request.POST.get("version", "")[:64] or None)
+        except ScopeDenied:
+            return _denied(request, _("You may not change these fields of this person."))
+        except RegisterEditError as exc:
+            errors = exc.errors
+            if "record" not in errors:
+                version = request.POST.get("version", "")[:64] or version  # a later save still sees others' changes
+            target.person.refresh_from_db()
+        else:
+            if result.changed:
+                names = ", ".join(str(EDIT_LABELS[name]) for name in result.changed)
+                messages.success(request, _("Saved: %(fields)s.") % {"fields": names})
+            else:
+                messages.info(request, _("Nothing was changed."))
+            return redirect("console-person", user_code=user_code)
+    context = {
+        "target": target,
+        "access": access,
+        "rows": _edit_rows(target.person, access, typed, errors),
+        "record_error": errors.get("record"),
+        "has_errors": bool(errors),
+        "version": version,
+    }
+    return render(request, "console/person_edit.html", context, status=400 if errors else 200)

@@ -1,13 +1,18 @@
 """Writes to the register. Every check on register data lives here."""
 from __future__ import annotations
 
+import copy
 import datetime
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from schoolid.core.digits import clean_text
@@ -152,3 +157,257 @@ def link_guardian(*, guardian: Person, student: Person, source: str, proposed_by
         defaults={"status": status, "source": source, "proposed_by": proposed_by},
     )
     return link
+
+
+# --- register editing by staff (issue 5, item 6) ----------------------------------------------
+# Identity fields come from the school register when the person has a sourced_id: the register wins
+# for them at the next sync, so they are refused here for such people (correct them in the register).
+# Contact fields may always be edited: a local edit wins over the register while it is newer
+# (Person.email_edited_at / mobile_edited_at).
+IDENTITY_FIELDS = ("national_id", "given_name", "family_name", "given_name_latin", "family_name_latin", "birth_date")
+CONTACT_FIELDS = ("email", "mobile")
+REGISTER_FIELDS = IDENTITY_FIELDS + CONTACT_FIELDS
+_NAME_MAX = 100
+_EMAIL_MAX = 254
+_FIELD_LABELS = {
+    "national_id": _("national ID"),
+    "given_name": _("given name"),
+    "family_name": _("family name"),
+    "given_name_latin": _("given name (Latin)"),
+    "family_name_latin": _("family name (Latin)"),
+    "birth_date": _("birth date"),
+    "email": _("e-mail"),
+    "mobile": _("mobile"),
+}
+
+
+class RegisterEditError(RegisterError):
+    """An edit refused field by field; nothing was written. `errors` maps each field (or "record" for
+    the record as a whole) to a translatable message; `field`/`message` are the first of them."""
+
+    def __init__(self, errors: dict):
+        field, message = next(iter(errors.items()))
+        super().__init__(field, message)
+        self.errors = errors
+
+
+@dataclass
+class EditResult:
+    changed: list[str]  # field names, in REGISTER_FIELDS order; empty when the submit changed nothing
+    event: object | None  # the audit event, or None when nothing changed (a repeated submit)
+
+
+def register_owns_identity(person: Person) -> bool:
+    """Whether the person's identity fields come from the school register (and are read-only here)."""
+    return bool(person.sourced_id)
+
+
+def record_version(person: Person) -> str:
+    """A short digest of the editable fields as stored, carried by the edit form and the API, so an
+    edit made on data someone else changed in the meantime is caught instead of overwriting it."""
+    values = [str(getattr(person, name) or "") for name in REGISTER_FIELDS] + [str(person.email_verified), str(person.mobile_verified)]
+    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:16]
+
+
+def mask_email(value: str) -> str:
+    """"m***@example.org": enough for an audit reader to recognise, not to read."""
+    if not value:
+        return ""
+    local, _at, domain = value.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_phone(value: str) -> str:
+    """"+98*******67"."""
+    if not value:
+        return ""
+    return value[:3] + "*" * max(0, len(value) - 5) + value[-2:]
+
+
+def parse_birth_date(raw) -> datetime.date | None:
+    """A birth date typed as year-month-day in any digits ("۱۳۹۰" is not a Gregorian year, but
+    "۲۰۱۲-۰۹-۲۱" is 2012-09-21), or a date object; None for empty; RegisterError otherwise."""
+    if raw is None or isinstance(raw, datetime.date):
+        value = raw
+    else:
+        text = clean_text(str(raw))
+        if not text:
+            return None
+        parts = re.split(r"[-/.\s]+", text)
+        if len(parts) != 3 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
+            raise RegisterError("birth_date", _("Enter the date as year-month-day, for example 2012-09-21."))
+        try:
+            value = datetime.date(int(parts[0]), int(parts[1]), int(parts[2]))
+        except ValueError as exc:
+            raise RegisterError("birth_date", _("This date does not exist.")) from exc
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if value is not None:
+        if value > timezone.localdate():
+            raise RegisterError("birth_date", _("The birth date is in the future."))
+        if value.year < 1900:
+            raise RegisterError("birth_date", _("The birth date is too far in the past."))
+    return value
+
+
+def _clean_name(field: str, raw, *, required: bool, latin: bool) -> str:
+    value = clean_text("" if raw is None else str(raw))
+    if required and not value:
+        raise RegisterError(field, _("The name is empty."))
+    if len(value) > _NAME_MAX:
+        raise RegisterError(field, _("The name is too long: at most %(n)d characters.") % {"n": _NAME_MAX})
+    if latin and any(ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN") for ch in value):
+        raise RegisterError(field, _("Use Latin letters only."))
+    return value
+
+
+def _normalized(person: Person, field: str, raw):
+    """The value to store for `field`, or RegisterError; checks that need no other row."""
+    if isinstance(raw, str) and len(raw) > 300:
+        raise RegisterError(field, _("The value is too long."))
+    if field == "national_id":
+        return normalize_national_id_for_profile("" if raw is None else str(raw), person.national_id_scheme)[1]
+    if field in ("given_name", "family_name"):
+        return _clean_name(field, raw, required=True, latin=False)
+    if field in ("given_name_latin", "family_name_latin"):
+        return _clean_name(field, raw, required=False, latin=True)
+    if field == "birth_date":
+        return parse_birth_date(raw)
+    if field == "email":
+        value = normalize_email("" if raw is None else str(raw))
+        if len(value) > _EMAIL_MAX:
+            raise RegisterError("email", _("This is not a valid e-mail address."))
+        return value
+    if field == "mobile":
+        return normalize_mobile("" if raw is None else str(raw))
+    raise RegisterError(field, _("This field cannot be changed here."))
+
+
+def _diff(person: Person, changes) -> tuple[dict, dict]:
+    """(values that differ from what is stored, errors by field) for the fields in `changes`."""
+    values: dict = {}
+    errors: dict = {}
+    for name in REGISTER_FIELDS:
+        if name not in changes:
+            continue
+        try:
+            value = _normalized(person, name, changes[name])
+        except RegisterError as exc:
+            errors[name] = exc.message
+            continue
+        if value != getattr(person, name):
+            values[name] = value
+    return values, errors
+
+
+def _changed_notice(fields: list[str]):
+    """The notice text, translated when the outbox renders it in the recipient's language."""
+
+    def render() -> str:
+        names = ", ".join(str(_FIELD_LABELS[f]) for f in fields)
+        return str(_("Your school changed these details of your SchoolID account: %(fields)s. If you did not expect this, contact your school.")) % {"fields": names}
+
+    return lazy(render, str)()
+
+
+def edit_person(actor, target, changes, *, request=None, version: str | None = None) -> EditResult:
+    """Staff change register data of `target` (an Account with a person), through the scope rule.
+
+    `changes` maps field names of REGISTER_FIELDS to what was typed (any digit script); fields left
+    out stay as they are. Changing an identity field needs EDIT_REGISTER, changing only e-mail and
+    mobile needs EDIT_CONTACT; a refusal is audited and raised as ScopeDenied. Every field is checked
+    before anything is written: one bad field refuses the whole edit with RegisterEditError (every
+    bad field named). A changed e-mail or mobile becomes unverified and its edited_at is set. One
+    audit event lists the changed fields (contact values masked); the old verified contacts are told
+    of a contact or national ID change. Submitting the same values again changes nothing."""
+    from schoolid.accounts.scope import Action, decide
+    from schoolid.accounts.services import authorize
+    from schoolid.audit.services import record_event
+
+    unknown = [name for name in changes if name not in REGISTER_FIELDS]
+    if unknown:
+        raise RegisterEditError({name: _("This field cannot be changed here.") for name in unknown})
+    if target.person_id is None:
+        raise RegisterEditError({"record": _("This account has no register record.")})
+    # Scope first, before any check could tell an outsider something about the register. Refusals
+    # are audited by authorize, outside the write transaction so that the audit event stays.
+    decision = decide(actor, Action.EDIT_REGISTER, target)
+    full = decision.allowed
+    if not full:
+        decision = decide(actor, Action.EDIT_CONTACT, target)
+        if not decision.allowed:
+            authorize(actor, Action.EDIT_REGISTER if any(n in IDENTITY_FIELDS for n in changes) else Action.EDIT_CONTACT, target, request=request)
+        # Only contact rights: an identity field that would really change needs EDIT_REGISTER.
+        if any(n in IDENTITY_FIELDS for n in _diff(Person.objects.get(pk=target.person_id), changes)[0]):
+            authorize(actor, Action.EDIT_REGISTER, target, request=request)
+    action = Action.EDIT_REGISTER if full else Action.EDIT_CONTACT
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=target.person_id)
+        values, errors = _diff(person, changes)
+        changed_identity = [name for name in IDENTITY_FIELDS if name in values]
+        if changed_identity and not full:
+            # Changed by someone else since the check above: still only contact rights.
+            for name in changed_identity:
+                errors.setdefault(name, _("You may change only the e-mail and the mobile number."))
+        if changed_identity and register_owns_identity(person):
+            for name in changed_identity:
+                errors.setdefault(name, _("This comes from the school register: correct it there."))
+        if "national_id" in values and "national_id" not in errors:
+            if Person.objects.filter(national_id_scheme=person.national_id_scheme, national_id=values["national_id"]).exclude(pk=person.pk).exists():
+                errors["national_id"] = _("A person with this national ID is already in the register.")
+        if not errors and ("national_id" in values or "birth_date" in values):
+            national_id = values.get("national_id", person.national_id)
+            birth = values.get("birth_date", person.birth_date)
+            from_id = SCHEMES[person.national_id_scheme].birth_date(national_id)
+            if from_id and birth and from_id != birth:
+                errors["birth_date" if "birth_date" in values else "national_id"] = _("The birth date does not match the national ID.")
+            elif from_id and birth is None:
+                values["birth_date"] = from_id  # the number says it; a cleared date comes back
+                if from_id == person.birth_date:
+                    del values["birth_date"]
+        if errors:
+            raise RegisterEditError(errors)
+        if not values:
+            return EditResult([], None)
+        if version and version != record_version(person):
+            raise RegisterEditError({"record": _("Someone else changed this record after you opened it. Check the values and save again.")})
+        before = copy.copy(person)
+        now = timezone.now()
+        fields = set(values) | {"updated_at"}
+        for name, value in values.items():
+            setattr(person, name, value)
+        if "email" in values:
+            person.email_verified, person.email_edited_at = False, now
+            fields |= {"email_verified", "email_edited_at"}
+        if "mobile" in values:
+            person.mobile_verified, person.mobile_edited_at = False, now
+            fields |= {"mobile_verified", "mobile_edited_at"}
+        try:
+            with transaction.atomic():
+                person.save(update_fields=sorted(fields))
+        except IntegrityError as exc:
+            # Another edit took the number between the check and the write.
+            raise RegisterEditError({"national_id": _("A person with this national ID is already in the register.")}) from exc
+        changed = [name for name in REGISTER_FIELDS if name in values]
+        detail: dict = {"fields": changed, "action": str(action), "via": decision.via.role if decision.via else ""}
+        if "email" in values:
+            detail["email"] = mask_email(values["email"])
+        if "mobile" in values:
+            detail["mobile"] = mask_phone(values["mobile"])
+        event = record_event("register.edited", "success", actor=actor, target=target, org_unit=decision.via.org_unit if decision.via else None,
+                             request=request, detail=detail)
+        told = [name for name in changed if name in ("national_id", "email", "mobile")]
+        if told:
+            from schoolid.notify.services import notify_person
+
+            notify_person(before, purpose="register.edited", subject=_("Your SchoolID details were changed"), text=_changed_notice(told),
+                          dedupe_key=f"register.edited:{event.pk}", language=target.preferred_language or None)
+    target.person = person
+    return EditResult(changed, event)
+
+
+def edit_contact(actor, target, *, email=None, mobile=None, request=None, version: str | None = None) -> EditResult:
+    """Only the e-mail and the mobile number (a class teacher filling in what is missing); `None`
+    leaves a field as it is, "" clears it. Needs EDIT_CONTACT; see edit_person for the rest."""
+    changes = {name: value for name, value in (("email", email), ("mobile", mobile)) if value is not None}
+    return edit_person(actor, target, changes, request=request, version=version)

@@ -59,5 +59,6 @@ urlpatterns = [
     path("admin/logout/", flow_views.signout),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("scim/v2/", include("schoolid.provisioning.scim.urls")),
     path("dev/outbox", dev_outbox, name="dev-outbox"),
 ]

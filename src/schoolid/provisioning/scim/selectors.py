@@ -1,0 +1,289 @@
+"""Reads for SCIM: what a token may see, filters turned into queries, and the JSON of a resource."""
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from schoolid.accounts.models import Account, RoleAssignment
+from schoolid.accounts.user_codes import normalize_user_code
+from schoolid.core.digits import ascii_digits
+from schoolid.directory.models import OrgUnit
+from schoolid.directory.services import RegisterError, normalize_mobile, normalize_national_id_for_profile
+from schoolid.provisioning.models import ScimToken
+from schoolid.provisioning.scim import schemas as S
+from schoolid.provisioning.scim.filters import And, AttrPath, Compare, Not, Or, Present, ValuePath, invalid_filter, parse_filter
+
+KNOWN_SCHEMAS = (S.USER, S.GROUP, S.SCHOOL_USER, S.SCHOOL_GROUP)
+_NOTHING = Q(pk__in=[])
+
+
+def scope_path(token: ScimToken) -> str:
+    """Every org unit path starts with "/", so a country-wide token's prefix is "/"."""
+    return token.org_unit.path if token.org_unit_id else "/"
+
+
+def in_scope(token: ScimToken, unit: OrgUnit) -> bool:
+    return unit.path.startswith(scope_path(token))
+
+
+def scoped_assignments(token: ScimToken, roles=S.PROVISIONED_ROLES) -> QuerySet[RoleAssignment]:
+    return RoleAssignment.objects.current().filter(role__in=roles, org_unit__path__startswith=scope_path(token))
+
+
+def visible_users(token: ScimToken) -> QuerySet[Account]:
+    """Accounts with a current school role inside the token's unit. An account whose roles were all
+    ended (a SCIM DELETE) is no longer a SCIM resource: it answers 404 and leaves every list."""
+    held = scoped_assignments(token).filter(account=OuterRef("pk"))
+    return Account.objects.filter(Exists(held), person__isnull=False).select_related("person").order_by("pk")
+
+
+def visible_groups(token: ScimToken) -> QuerySet[OrgUnit]:
+    return (OrgUnit.objects.filter(kind=OrgUnit.Kind.CLASS, active=True, path__startswith=scope_path(token))
+            .select_related("parent").order_by("pk"))
+
+
+def user_by_id(token: ScimToken, user_id: str) -> Account | None:
+    code = normalize_user_code(user_id or "")
+    return visible_users(token).filter(user_code=code).first() if code else None
+
+
+def group_by_id(token: ScimToken, group_id: str) -> OrgUnit | None:
+    pk = ascii_digits(group_id or "")
+    return visible_groups(token).filter(pk=int(pk)).first() if pk.isdigit() and len(pk) < 19 else None
+
+
+def roles_of(token: ScimToken, accounts) -> dict[int, list[RoleAssignment]]:
+    by_account: dict[int, list[RoleAssignment]] = {a.pk: [] for a in accounts}
+    for assignment in scoped_assignments(token).filter(account__in=list(by_account)).select_related("org_unit").order_by("pk"):
+        by_account[assignment.account_id].append(assignment)
+    return by_account
+
+
+def members_of(units) -> dict[int, list[Account]]:
+    by_unit: dict[int, list[Account]] = {u.pk: [] for u in units}
+    seen = set()
+    rows = (RoleAssignment.objects.current().filter(org_unit__in=list(by_unit), role__in=S.MEMBER_ROLES)
+            .select_related("account").order_by("pk"))
+    for assignment in rows:
+        key = (assignment.org_unit_id, assignment.account_id)
+        if key not in seen:
+            seen.add(key)
+            by_unit[assignment.org_unit_id].append(assignment.account)
+    return by_unit
+
+
+# --- filters ------------------------------------------------------------------------------------
+def _string_q(field: str, op: str, value, *, case_exact=False) -> Q:
+    if op == "pr":
+        return ~Q(**{f"{field}__isnull": True}) & ~Q(**{field: ""})
+    if value is None:
+        if op == "eq":
+            return Q(**{f"{field}__isnull": True}) | Q(**{field: ""})
+        if op == "ne":
+            return ~Q(**{f"{field}__isnull": True}) & ~Q(**{field: ""})
+        raise invalid_filter("null can only be compared with eq or ne")
+    if not isinstance(value, str):
+        value = str(value).lower() if isinstance(value, bool) else str(value)
+    prefix = "" if case_exact else "i"
+    lookup = {"eq": f"{prefix}exact", "ne": f"{prefix}exact", "co": f"{prefix}contains", "sw": f"{prefix}startswith",
+              "ew": f"{prefix}endswith", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}[op]
+    q = Q(**{f"{field}__{lookup}": value})
+    return ~q if op == "ne" else q
+
+
+def _exact_or_nothing(field: str, op: str, value, normalizer) -> Q:
+    """eq/ne on a value that must be normalised first (a national ID, a phone, a user code)."""
+    if op in ("eq", "ne") and isinstance(value, str):
+        try:
+            normal = normalizer(value)
+        except (RegisterError, ValueError):
+            normal = None
+        q = Q(**{field: normal}) if normal else _NOTHING
+        return ~q if op == "ne" else q
+    if isinstance(value, str):
+        value = ascii_digits(value)
+    return _string_q(field, op, value)
+
+
+def _date_q(field: str, op: str, value) -> Q:
+    if op == "pr":
+        return Q(**{f"{field}__isnull": False})
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    if moment is None or op not in ("eq", "ne", "gt", "ge", "lt", "le"):
+        raise invalid_filter("Dates are compared with eq, ne, gt, ge, lt or le and an RFC 3339 date-time")
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, datetime.timezone.utc)
+    lookup = {"eq": "exact", "ne": "exact", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}[op]
+    q = Q(**{f"{field}__{lookup}": moment})
+    return ~q if op == "ne" else q
+
+
+def _bool_q(op: str, value, true_q: Q) -> Q:
+    if op == "pr":
+        return Q()
+    if op not in ("eq", "ne") or not isinstance(value, bool):
+        raise invalid_filter("A boolean is compared with eq or ne and true or false")
+    q = true_q if value else ~true_q
+    return ~q if op == "ne" else q
+
+
+def _user_code(value: str) -> str:
+    code = normalize_user_code(value)
+    if not code:
+        raise ValueError(value)
+    return code
+
+
+def _national_id(value: str) -> str:
+    return normalize_national_id_for_profile(value)[1]
+
+
+def _user_leaf(token: ScimToken, path: AttrPath, op: str, value) -> Q:
+    schema, name, sub = path.schema, path.attr, path.sub
+    ext = S.SCHOOL_USER.lower()
+    if schema in ("", S.USER.lower()):
+        if name in ("id", "username") and not sub:
+            return _exact_or_nothing("user_code", op, value, _user_code)
+        if name == "externalid" and not sub:
+            return _string_q("person__sourced_id", op, value, case_exact=True)
+        if name == "name" and sub in ("givenname", "familyname"):
+            return _string_q("person__given_name" if sub == "givenname" else "person__family_name", op, value)
+        if name == "name" and not sub and op == "pr":
+            return Q()
+        if name == "emails" and sub in ("", "value"):
+            return _string_q("person__email", op, value.lower() if isinstance(value, str) else value)
+        if name == "phonenumbers" and sub in ("", "value"):
+            return _exact_or_nothing("person__mobile", op, value, normalize_mobile)
+        if name == "active" and not sub:
+            return _bool_q(op, value, ~Q(status=Account.Status.DISABLED))
+        if name == "meta" and sub == "created":
+            return _date_q("created_at", op, value)
+        if name == "meta" and sub == "lastmodified":
+            return _date_q("person__updated_at", op, value)
+    if schema in ("", ext):
+        if name == "nationalid" and not sub:
+            return _exact_or_nothing("person__national_id", op, value, _national_id)
+        if name == "roles" and sub in ("", "value", "org"):
+            field = "org_unit__code" if sub == "org" else "role"
+            held = scoped_assignments(token).filter(_string_q(field, op, value, case_exact=sub != "org"), account=OuterRef("pk"))
+            return Q(Exists(held))
+    raise invalid_filter(f"Filtering on {path} is not supported")
+
+
+def _group_leaf(token: ScimToken, path: AttrPath, op: str, value) -> Q:
+    schema, name, sub = path.schema, path.attr, path.sub
+    if schema in ("", S.GROUP.lower()):
+        if name == "id" and not sub:
+            return _exact_or_nothing("pk", op, value, lambda v: int(ascii_digits(v)) if ascii_digits(v).isdigit() else None)
+        if name == "displayname" and not sub:
+            return _string_q("name", op, value)
+        if name == "externalid" and not sub:
+            return _string_q("sourced_id", op, value, case_exact=True)
+        if name == "members" and sub in ("", "value"):
+            if op == "pr":
+                held = RoleAssignment.objects.current().filter(role__in=S.MEMBER_ROLES, org_unit=OuterRef("pk"))
+                return Q(Exists(held))
+            code = normalize_user_code(value) if isinstance(value, str) else None
+            held = RoleAssignment.objects.current().filter(role__in=S.MEMBER_ROLES, org_unit=OuterRef("pk"), account__user_code=code or "-")
+            if op == "eq":
+                return Q(Exists(held))
+            if op == "ne":
+                return ~Q(Exists(held))
+    if schema in ("", S.SCHOOL_GROUP.lower()) and name == "school" and not sub:
+        return _string_q("parent__code", op, value)
+    raise invalid_filter(f"Filtering on {path} is not supported")
+
+
+def _to_q(node, leaf) -> Q:
+    if isinstance(node, And):
+        return _to_q(node.left, leaf) & _to_q(node.right, leaf)
+    if isinstance(node, Or):
+        return _to_q(node.left, leaf) | _to_q(node.right, leaf)
+    if isinstance(node, Not):
+        return ~_to_q(node.inner, leaf)
+    if isinstance(node, Present):
+        return leaf(node.path, "pr", None)
+    if isinstance(node, Compare):
+        return leaf(node.path, node.op, node.value)
+    if isinstance(node, ValuePath):
+        # emails[value eq "x"]: the inner attribute names are sub-attributes of the outer one.
+        def inner_leaf(path, op, value):
+            return leaf(AttrPath(node.path.schema, node.path.attr, path.sub or path.attr), op, value)
+        return _to_q(node.filter, inner_leaf)
+    raise invalid_filter("Unsupported filter")
+
+
+def filter_users(token: ScimToken, text: str | None) -> QuerySet[Account]:
+    qs = visible_users(token)
+    if text:
+        qs = qs.filter(_to_q(parse_filter(text, KNOWN_SCHEMAS), lambda p, o, v: _user_leaf(token, p, o, v)))
+    return qs
+
+
+def filter_groups(token: ScimToken, text: str | None) -> QuerySet[OrgUnit]:
+    qs = visible_groups(token)
+    if text:
+        qs = qs.filter(_to_q(parse_filter(text, KNOWN_SCHEMAS), lambda p, o, v: _group_leaf(token, p, o, v)))
+    return qs
+
+
+# --- representations ----------------------------------------------------------------------------
+def _iso(moment) -> str:
+    return moment.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def user_json(account: Account, roles: list[RoleAssignment], base_url: str) -> dict:
+    person = account.person
+    data = {
+        "schemas": [S.USER, S.SCHOOL_USER],
+        "id": account.user_code,
+        "userName": account.user_code,
+        "name": {"givenName": person.given_name, "familyName": person.family_name},
+        "displayName": person.full_name,
+        "active": account.status != Account.Status.DISABLED,
+    }
+    if person.sourced_id:
+        data["externalId"] = person.sourced_id
+    if person.email:
+        data["emails"] = [{"value": person.email}]
+    if person.mobile:
+        data["phoneNumbers"] = [{"value": person.mobile}]
+    data[S.SCHOOL_USER] = {
+        "nationalId": person.national_id,
+        "roles": [{"value": a.role, "org": a.org_unit.code} for a in roles],
+    }
+    data["meta"] = {
+        "resourceType": "User",
+        "created": _iso(account.created_at),
+        "lastModified": _iso(max(person.updated_at, account.created_at)),
+        "location": f"{base_url}/Users/{account.user_code}",
+    }
+    return data
+
+
+def group_json(unit: OrgUnit, members: list[Account], base_url: str) -> dict:
+    data = {
+        "schemas": [S.GROUP, S.SCHOOL_GROUP],
+        "id": str(unit.pk),
+        "displayName": unit.name,
+    }
+    if unit.sourced_id:
+        data["externalId"] = unit.sourced_id
+    if members:
+        data["members"] = [{"value": a.user_code, "$ref": f"{base_url}/Users/{a.user_code}", "type": "User"} for a in members]
+    data[S.SCHOOL_GROUP] = {"school": unit.parent.code if unit.parent_id else ""}
+    data["meta"] = {"resourceType": "Group", "location": f"{base_url}/Groups/{unit.pk}"}
+    return data
+
+
+def users_json(token: ScimToken, accounts: list[Account], base_url: str) -> list[dict]:
+    roles = roles_of(token, accounts)
+    return [user_json(a, roles[a.pk], base_url) for a in accounts]
+
+
+def groups_json(units: list[OrgUnit], base_url: str) -> list[dict]:
+    members = members_of(units)
+    return [group_json(u, members[u.pk], base_url) for u in units]

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from schoolid.accounts import views as account_views
 from schoolid.api import api
 from schoolid.flows import views as flow_views
+from schoolid.flows import registration_views
 from schoolid.flows.login import passed_second_factor
 from schoolid.notify.views import dev_outbox
 
@@ -39,6 +40,12 @@ urlpatterns = [
     path("recover/finish/", flow_views.recovery_finish, name="recovery-finish"),
     path("recover/question/", flow_views.recovery_question, name="recovery-question"),
     path("account/security-question/", account_views.security_question, name="security-question"),
+    path("register/", registration_views.identity, name="registration"),
+    path("register/contact/", registration_views.contact, name="registration-contact"),
+    path("register/codes/", registration_views.codes, name="registration-codes"),
+    path("register/created/", registration_views.created, name="registration-created"),
+    path("register/password/<str:token>/", registration_views.password, name="registration-password"),
+    path("register/saved/", registration_views.saved, name="registration-saved"),
     path("activate/", flow_views.activation_start, name="activation"),
     path("activate/sent/", flow_views.activation_sent, name="activation-sent"),
     path("activate/<str:token>/", flow_views.activation_link, name="activation-link"),

@@ -1,5 +1,6 @@
 """Self-service in chromium against a real SMTP server and a real HTTP SMS gateway on 127.0.0.1:
 sign-in by SMS code (seed 001) and activation from the register (seed 002)."""
+import datetime
 from playwright.sync_api import expect
 import re
 
@@ -33,7 +34,7 @@ def test_pupil_activates_from_the_register(page, live_server, smtp, settings):
     settings.SCHOOLID_PROFILE = load_profile("pl")
     settings.BASE_URL = live_server.url
     t = f.org_tree()
-    pupil = f.account("student", t["class_a1"], email="jan.nowak@example.org")
+    pupil = f.account("student", t["class_a1"], email="jan.nowak@example.org", birth_date=datetime.date(2008, 5, 5))  # over the age threshold
     page.goto(f"{live_server.url}/signin/")
     page.click("#activation-link")
     page.fill("#id_identifier", pupil.person.national_id)

@@ -1,4 +1,5 @@
 """Access requests (seed 004; issue 6 item 4): request, review by the school, outcome to the requester."""
+import datetime
 import re
 
 import pytest
@@ -19,7 +20,7 @@ def school():
     OrgUnit.objects.get(pk=t["school_a"].pk).save()
     secretary = f.account("secretary", t["school_a"], email="office@example.org", email_verified=True)
     other_secretary = f.account("secretary", t["school_b"])
-    pupil = f.account("student", t["class_a1"])
+    pupil = f.account("student", t["class_a1"], birth_date=datetime.date(2008, 5, 5))  # over the age threshold
     f.activate(secretary, other_secretary)
     return t, secretary, other_secretary, pupil
 

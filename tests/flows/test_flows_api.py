@@ -1,5 +1,6 @@
 """Self-service flows as JSON for mobile apps (issue 4 item 8): activation and recovery follow the same
 rules as the pages (security requirements §3, §4)."""
+import datetime
 import json
 import re
 
@@ -46,7 +47,7 @@ def test_recovery_over_the_api(parent, gateway):
 def test_activation_over_the_api(settings, smtp):
     settings.SCHOOLID_PROFILE = load_profile("pl")
     t = f.org_tree()
-    pupil = f.account("student", t["class_a1"], email="jan@example.org")
+    pupil = f.account("student", t["class_a1"], email="jan@example.org", birth_date=datetime.date(2008, 5, 5))  # over the age threshold
     assert post(Client(), "/api/v1/flows/activation", {"identifier": pupil.person.national_id}).status_code == 202
     assert post(Client(), "/api/v1/flows/activation", {"identifier": "44051401359"}).status_code == 202
     assert len(smtp.messages) == 1 and smtp.messages[0][0] == ["jan@example.org"]

@@ -19,11 +19,20 @@ from schoolid.core.digits import clean_text
 from schoolid.core.profiles import current_profile
 from schoolid.credentials.generators import new_link_token, token_digest
 from schoolid.flows import limits
+from schoolid.flows.age_rules import refusal_for_activation
 from schoolid.flows.models import Flow, LinkToken
 from schoolid.flows.sms_signin import find_by_national_id
 from schoolid.notify.services import enqueue
 
 PURPOSE = "activation"
+
+
+class ActivationRefused(PermissionError):
+    """The owner may not activate this account alone (age rules); `reason` says why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def link_seconds() -> int:
@@ -45,6 +54,11 @@ def start(request, identifier: str) -> bool:
     key = identifier_key(identifier)
     account = _account_for(identifier)
     email = account.person.email if account is not None and account.person and account.status != Account.Status.DISABLED else ""
+    # Age rules (issue 6 item 5): a young pupil is given access by a parent or the school, and an
+    # older one needs an address of their own. The page answers the same (no enumeration).
+    refusal = refusal_for_activation(account) if email else None
+    if refusal:
+        email = ""
     if not limits.sending_allowed(request, "email", key, email or None):
         record_event("activation.requested", "denied", target=account, request=request, detail={"reason": "send_limit"})
         return False
@@ -53,7 +67,7 @@ def start(request, identifier: str) -> bool:
         flow = Flow.objects.create(kind=Flow.Kind.ACTIVATION, state=Flow.State.LINK_SENT, account=account if email else None,
                                    identifier_key=key, expires_at=now + datetime.timedelta(seconds=link_seconds()))
         if not email:
-            record_event("activation.requested", "failure", target=account, request=request, detail={"reason": "no_email" if account else "unknown_identifier"})
+            record_event("activation.requested", "failure", target=account, request=request, detail={"reason": refusal or ("no_email" if account else "unknown_identifier")})
             return True
         token = new_link_token()
         LinkToken.objects.create(flow=flow, purpose=PURPOSE, digest=token_digest(token), expires_at=flow.expires_at)
@@ -84,6 +98,10 @@ def finish(request, link: LinkToken, new_password: str) -> tuple[str, str] | Non
     """Set the password (callers check the policy), spend the link, confirm the e-mail. Returns the
     identifier to sign in with, or None when the link was used meanwhile."""
     account = link.flow.account
+    refusal = refusal_for_activation(account)
+    if refusal:
+        record_event("activation.completed", "denied", actor=account, target=account, request=request, detail={"reason": refusal})
+        raise ActivationRefused(refusal)
     with transaction.atomic():
         if LinkToken.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
             return None

@@ -15,8 +15,10 @@ class Flow(models.Model):
         RECOVERY = "recovery", _("account recovery")
         EMAIL_CHANGE = "email_change", _("e-mail change")
         PHONE_CHANGE = "phone_change", _("mobile number change")
+        REGISTRATION = "registration", _("self-registration")
 
     class State(models.TextChoices):
+        STARTED = "started", _("details given")
         CODE_SENT = "code_sent", _("code sent")
         LINK_SENT = "link_sent", _("link sent")
         PROVEN = "proven", _("contact proven")
@@ -33,8 +35,15 @@ class Flow(models.Model):
     need = models.CharField(max_length=16, blank=True)
     # The new contact point waiting for its confirmation (e-mail or phone change).
     target = models.CharField(max_length=254, blank=True)
+    # What a multi-step journey collected so far (self-registration: the identity and contacts typed,
+    # which of them are proven). Emptied of personal data once it is no longer needed.
+    data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
+
+    class Meta:
+        # Finding abandoned journeys whose typed personal data must be forgotten.
+        indexes = [models.Index(fields=["kind", "state", "expires_at"], name="flow_kind_state_expiry")]
 
 
 class OneTimeCode(models.Model):

@@ -272,7 +272,11 @@ def activation_link(request, token: str):
     else:
         account = link.flow.account
         form = NewPasswordForm(request.POST or None, account=account, profile=settings.SCHOOLID_PROFILE)
-        if request.method == "POST" and form.is_valid():
+        refusal = activation.refusal_for_activation(account)
+        if refusal:
+            # Age rules (issue 6 item 5): said plainly to the holder of a valid link.
+            response = render(request, "flows/activation_refused.html", {"reason": refusal, "age": settings.SCHOOLID_PROFILE.age_threshold}, status=403)
+        elif request.method == "POST" and form.is_valid():
             result = activation.finish(request, link, form.cleaned_data["new_password"])
             if result is None:
                 response = render(request, "flows/link_invalid.html", {"again_url": reverse("activation")}, status=410)

@@ -34,6 +34,9 @@ RECOVERY_METHODS = (
     "national_id_email",
     "security_question",
 )
+# Who gives people their credentials. "self_activation": activation from the register (seed 002,
+# flows/activation.py); "self_registration": parents register themselves (seed 001, flows/registration.py,
+# /register/ and its link on the sign-in page).
 CREDENTIAL_ISSUERS = ("principal", "supervisor", "self_activation", "self_registration", "school_admin")
 
 

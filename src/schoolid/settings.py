@@ -232,6 +232,23 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("SCHOOLID_EAGER_JOBS", not PRODUCTION)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {"deliver-due-outbox": {"task": "schoolid.notify.deliver_due", "schedule": 60.0}}
 
+# --- Provisioning from the school register (OneRoster CSV) -----------------------------------
+# The data set `schoolid sync` and the periodic sync read: a folder or a zip file the register drops.
+SCHOOLID_SYNC_SOURCE = os.environ.get("SCHOOLID_SYNC_SOURCE", "")
+SCHOOLID_SYNC_INTERVAL_MINUTES = env_int("SCHOOLID_SYNC_INTERVAL_MINUTES", 60)
+# A person missing from a bulk file keeps their roles this long, then loses them; the account is
+# disabled after the second period (both counted from the first import that missed them).
+SCHOOLID_SYNC_GRACE_DAYS = env_int("SCHOOLID_SYNC_GRACE_DAYS", 14)
+SCHOOLID_SYNC_DISABLE_DAYS = env_int("SCHOOLID_SYNC_DISABLE_DAYS", 90)
+# userIds types that carry the national ID when userMasterIdentifier is empty ("{PESEL:...}").
+SCHOOLID_ONEROSTER_ID_TYPES = [t.strip() for t in os.environ.get(
+    "SCHOOLID_ONEROSTER_ID_TYPES", "nationalId,national_id,PESEL,SNILS,TZ,NID,codeMelli").split(",") if t.strip()]
+SCHOOLID_IMPORT_MAX_BYTES = env_int("SCHOOLID_IMPORT_MAX_BYTES", 4 * 1024**3)
+SCHOOLID_IMPORT_MAX_STORED_PROBLEMS = env_int("SCHOOLID_IMPORT_MAX_STORED_PROBLEMS", 100000)
+SCHOOLID_REPORT_DIR = Path(os.environ.get("SCHOOLID_REPORT_DIR", VAR_DIR / "reports"))
+if PRODUCTION and SCHOOLID_SYNC_SOURCE:
+    CELERY_BEAT_SCHEDULE["sync-register"] = {"task": "schoolid.provisioning.sync", "schedule": SCHOOLID_SYNC_INTERVAL_MINUTES * 60.0}
+
 # --- Languages ------------------------------------------------------------------------------
 LANGUAGES = [
     ("fa", "فارسی"),

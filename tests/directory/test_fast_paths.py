@@ -101,3 +101,12 @@ def test_clean_text_fast_path_matches_the_definition(value):
     expected = unicodedata.normalize("NFC", value)
     expected = "".join(ch for ch in expected if unicodedata.category(ch) != "Cc")
     assert clean_text(value) == ascii_digits(expected).strip()
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.text(max_size=12) | st.sampled_from(["Łucja", "زهرا\u200cسادات", "আমিনা", "Ёлка", "a\u0308", "\u00a8x", " ", "\u3000"]), max_size=5)
+       .map(" ".join))
+def test_search_key_by_words_matches_the_whole_string_path(value):
+    from schoolid.directory.text import _search_key, search_key
+
+    assert search_key(value) == _search_key(value)

@@ -155,7 +155,9 @@ class RoleAssignment(models.Model):
 
     account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="assignments")
     role = models.CharField(_("role"), max_length=24, choices=Role.choices)
-    org_unit = models.ForeignKey("directory.OrgUnit", verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="assignments")
+    # No index of its own: assignment_unit_role (org_unit, role) serves look-ups by unit.
+    org_unit = models.ForeignKey("directory.OrgUnit", verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="assignments",
+                                 db_index=False)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.STAFF)
     valid_from = models.DateTimeField(_("valid from"), default=timezone.now)
     valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)

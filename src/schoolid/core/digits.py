@@ -43,6 +43,8 @@ def clean_text(value: str) -> str:
     """NFC-normalise, map digits to ASCII, drop control characters (a NUL byte cannot even be stored
     by PostgreSQL) and trim; for identifiers, names and search terms."""
     # Imports run this on millions of fields: plain ASCII needs neither NFC nor the digit table.
+    if not value:
+        return value
     if not value.isascii():
         if not unicodedata.is_normalized("NFC", value):
             value = unicodedata.normalize("NFC", value)

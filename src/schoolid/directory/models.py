@@ -85,7 +85,8 @@ class Person(models.Model):
     # a local edit wins over the register while it is the newer value (README, "Sync conflicts").
     email_edited_at = models.DateTimeField(_("e-mail edited locally"), null=True, blank=True)
     mobile_edited_at = models.DateTimeField(_("mobile edited locally"), null=True, blank=True)
-    search_name = models.CharField(max_length=420, blank=True, editable=False, db_index=True)
+    # Searched with "contains", which no B-tree index serves; an index would only slow down imports.
+    search_name = models.CharField(max_length=420, blank=True, editable=False)
     sourced_id = models.CharField(_("source id"), max_length=128, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

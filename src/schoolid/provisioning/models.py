@@ -53,7 +53,8 @@ class RegisterRecord(models.Model):
     row_hash = models.CharField(max_length=32)
     register_email = models.CharField(max_length=254, blank=True)
     register_mobile = models.CharField(max_length=20, blank=True)
-    last_seen_at = models.DateTimeField()
+    # When the register last sent a changed row for this person (unchanged rows are not rewritten).
+    last_changed_at = models.DateTimeField()
     missing_since = models.DateTimeField(null=True, blank=True, db_index=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)

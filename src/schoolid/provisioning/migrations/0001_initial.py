@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('row_hash', models.CharField(max_length=32)),
                 ('register_email', models.CharField(blank=True, max_length=254)),
                 ('register_mobile', models.CharField(blank=True, max_length=20)),
-                ('last_seen_at', models.DateTimeField()),
+                ('last_changed_at', models.DateTimeField()),
                 ('missing_since', models.DateTimeField(blank=True, db_index=True, null=True)),
                 ('deactivated_at', models.DateTimeField(blank=True, null=True)),
                 ('disabled_at', models.DateTimeField(blank=True, null=True)),

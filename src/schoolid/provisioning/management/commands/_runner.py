@@ -1,0 +1,38 @@
+"""Shared by `schoolid import oneroster` and `schoolid sync`: progress, summary table, exit status."""
+from __future__ import annotations
+
+from django.core.management.base import CommandError
+from rich.console import Console
+from rich.table import Table
+
+from schoolid.provisioning.oneroster.dataset import DatasetError
+from schoolid.provisioning.services import COUNT_KEYS
+
+STEPS = {"orgs": "org units", "users": "users.csv", "roles": "roles and enrolments", "people": "people and accounts",
+         "presence": "missing people and grace periods"}
+
+
+def run_with_progress(call, *, dry_run: bool):
+    console = Console(stderr=True)
+    with console.status("reading the data set") as status:
+        try:
+            result = call(progress=lambda step: status.update(f"{STEPS.get(step, step)}"))
+        except DatasetError as exc:
+            raise CommandError(str(exc)) from exc
+    table = Table(title="dry run: nothing was written" if dry_run else "import applied")
+    table.add_column("change")
+    table.add_column("count", justify="right")
+    for key in COUNT_KEYS:
+        if result.counts.get(key):
+            table.add_row(key.replace("_", " "), str(result.counts[key]))
+    table.add_row("refused rows", str(len(result.problems)))
+    out = Console()
+    out.print(table)
+    for problem in result.problems[:20]:
+        out.print(f"{problem.file}:{problem.line} {problem.field or '-'}: {problem.reason}" + (f" ({problem.sourced_id})" if problem.sourced_id else ""),
+                  markup=False, highlight=False)
+    if len(result.problems) > 20:
+        out.print(f"... and {len(result.problems) - 20} more refused rows", markup=False)
+    for path in result.report_paths:
+        out.print(f"report: {path}", markup=False, highlight=False)
+    return result

@@ -1,0 +1,251 @@
+"""Reading people, roles, enrolments, guardians and birth dates into staging tables.
+
+users.csv is the big file. A row whose raw content hashes to what the register sent last time is
+not validated again: only its sourcedId is staged (so it counts as present) along with its roles
+and guardians, which are cheap. Every other row is checked in full; a bad row becomes a Problem
+and stages nothing, so it can never half-apply.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+
+from django.conf import settings
+from django.db import connection
+from django.utils.translation import gettext_lazy as _
+
+from schoolid.core.digits import clean_text
+from schoolid.core.profiles import current_profile
+from schoolid.directory.national_ids import SCHEMES, InvalidNationalId
+from schoolid.directory.services import RegisterError, normalize_email, normalize_mobile
+from schoolid.directory.text import search_key
+from schoolid.provisioning.report import Problem
+
+# OneRoster roles -> SchoolID roles. Roles SchoolID has no use for are counted and skipped.
+ROLE_MAP = {
+    "student": "student", "guardian": "guardian", "parent": "guardian", "relative": "guardian",
+    "teacher": "teacher", "principal": "principal", "administrator": "principal",
+    "siteAdministrator": "secretary", "districtAdministrator": "district_officer",
+}
+SKIPPED_ROLES = {"aide", "counselor", "proctor", "systemAdministrator"}
+
+_USER_IDS = re.compile(r"\{\s*([^:{}]+?)\s*:\s*([^{}]*?)\s*\}")
+_TRUE = {"true", "1", "yes", ""}
+_FALSE = {"false", "0", "no"}
+
+
+def sid_key(sourced_id: str) -> int:
+    """A 64-bit key for a sourcedId: the in-memory sets of a million ids stay small."""
+    return int.from_bytes(hashlib.blake2b(sourced_id.encode(), digest_size=8).digest(), "big")
+
+
+def row_hash(values) -> str:
+    return hashlib.blake2b("\x1f".join(values).encode(), digest_size=16).hexdigest()
+
+
+def _date(value: str) -> datetime.date | None:
+    value = clean_text(value)
+    if not value:
+        return None
+    return datetime.date.fromisoformat(value[:10])
+
+
+def _timestamp(value: str):
+    value = clean_text(value)
+    if not value:
+        return None
+    moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment
+
+
+class UserStaging:
+    PERSON_COLUMNS = ("line", "sid", "scheme", "nid", "given", "family", "given_l", "family_l", "birth", "email",
+                      "mobile", "enabled", "deleted", "search", "hash", "modified")
+
+    def __init__(self, dataset, stage, problems: list[Problem], counts: dict):
+        self.dataset, self.stage, self.problems, self.counts = dataset, stage, problems, counts
+        profile = current_profile()
+        self.scheme = SCHEMES[profile.national_id_scheme]
+        self.id_types = {t.lower() for t in settings.SCHOOLID_ONEROSTER_ID_TYPES}
+        self.adapt_ts = connection.ops.adapt_datetimefield_value
+
+    def create_tables(self) -> None:
+        date, ts, flag = "date", ("timestamp with time zone" if connection.vendor == "postgresql" else "datetime"), "boolean"
+        self.stage.create("stage_person", f"line integer, sid text, scheme text, nid text, given text, family text, given_l text, "
+                                          f"family_l text, birth {date}, email text, mobile text, enabled {flag}, deleted {flag}, "
+                                          f"search text, hash text, modified {ts}")
+        self.stage.create("stage_seen", "sid text")
+        self.stage.create("stage_role", f"line integer, file text, sid text, role text, org_sid text, deleted {flag}")
+        self.stage.create("stage_enr", f"line integer, sid text, class_sid text, role text, deleted {flag}")
+        self.stage.create("stage_agent", "line integer, sid text, agent_sid text")
+        self.stage.create("stage_demo", f"line integer, sid text, birth {date}")
+
+    # -- users.csv ---------------------------------------------------------------------------
+    def stage_users(self, stored_hashes: dict[int, str]) -> None:
+        if not self.dataset.present("users.csv"):
+            return
+        legacy = self.dataset.version == "1.1"
+        seen: set[int] = set()
+        # National IDs of the rows checked in this run; an unchanged row's number is in the register
+        # already, so a clash with it is found in SQL (Merge.check_people).
+        numbers: set[int] = set()
+        # The direct COPY is entered last so that it closes first, before the spooled ones load.
+        with self.stage.writer("stage_seen", ("sid",), spool=True) as seen_out, \
+                self.stage.writer("stage_role", ("line", "file", "sid", "role", "org_sid", "deleted"), spool=True) as role_out, \
+                self.stage.writer("stage_agent", ("line", "sid", "agent_sid"), spool=True) as agent_out, \
+                self.stage.writer("stage_person", self.PERSON_COLUMNS) as person_out:
+            for line, row in self.dataset.rows("users.csv"):
+                sid = clean_text(row.get("sourcedId", ""))
+                if not sid:
+                    self.problems.append(Problem("users.csv", line, "sourcedId", _("The sourcedId is empty.")))
+                    continue
+                key = sid_key(sid)
+                if key in seen:
+                    self.problems.append(Problem("users.csv", line, "sourcedId", _("This sourcedId appears twice."), sid))
+                    continue
+                seen.add(key)
+                status = clean_text(row.get("status", "")).lower()
+                if status not in ("", "active", "tobedeleted"):
+                    self.problems.append(Problem("users.csv", line, "status", _("The status must be active or tobedeleted."), sid))
+                    continue
+                deleted = status == "tobedeleted"
+                digest = row_hash(row.values())
+                if stored_hashes.get(key) == digest and not deleted:
+                    self.counts["people_unchanged"] += 1
+                else:
+                    staged = self._person(line, sid, row, deleted, digest)
+                    if staged is None:
+                        continue
+                    number = staged[3]
+                    if number:
+                        number_key = sid_key(number)
+                        if number_key in numbers:
+                            self.problems.append(Problem("users.csv", line, "userMasterIdentifier",
+                                                         _("Duplicate national ID: an earlier row has it."), sid))
+                            continue
+                        numbers.add(number_key)
+                    person_out(staged)
+                if not deleted:
+                    seen_out((sid,))
+                for agent in filter(None, (clean_text(a) for a in row.get("agentSourcedIds", "").split(","))):
+                    agent_out((line, sid, agent))
+                if legacy:
+                    role = self._role(line, "users.csv", sid, row.get("role", ""))
+                    if role:
+                        for org in filter(None, (clean_text(o) for o in row.get("orgSourcedIds", "").split(","))):
+                            role_out((line, "users.csv", sid, role, org, deleted))
+
+    def _national_id(self, row) -> tuple[str, str]:
+        raw = row.get("userMasterIdentifier", "")
+        field = "userMasterIdentifier"
+        if not clean_text(raw):
+            field = "userIds"
+            raw = next((value for kind, value in _USER_IDS.findall(row.get("userIds", "")) if kind.lower() in self.id_types), "")
+        return field, raw
+
+    def _person(self, line, sid, row, deleted, digest):
+        def refuse(field, reason):
+            self.problems.append(Problem("users.csv", line, field, reason, sid))
+            return None
+
+        field, raw_id = self._national_id(row)
+        if not clean_text(raw_id):
+            if deleted:
+                return (line, sid, self.scheme.code, "", "", "", "", "", None, "", "", True, True, "", digest, None)
+            return refuse(field, _("The national ID is missing."))
+        try:
+            nid = self.scheme.normalize(raw_id)
+        except InvalidNationalId as exc:
+            return refuse(field, exc.message)
+        given, family = clean_text(row.get("givenName", "")), clean_text(row.get("familyName", ""))
+        if not given:
+            return refuse("givenName", _("The name is empty."))
+        if not family:
+            return refuse("familyName", _("The name is empty."))
+        if len(given) > 100 or len(family) > 100:
+            return refuse("givenName" if len(given) > 100 else "familyName", _("The name is longer than 100 characters."))
+        given_l = clean_text(row.get("metadata.givenNameLatin", ""))[:100]
+        family_l = clean_text(row.get("metadata.familyNameLatin", ""))[:100]
+        try:
+            email = normalize_email(row.get("email", ""))
+        except RegisterError as exc:
+            return refuse("email", exc.message)
+        phone_field = "sms" if clean_text(row.get("sms", "")) else "phone"
+        try:
+            mobile = normalize_mobile(row.get(phone_field, ""))
+        except RegisterError as exc:
+            return refuse(phone_field, exc.message)
+        enabled_raw = clean_text(row.get("enabledUser", "")).lower()
+        if enabled_raw not in _TRUE | _FALSE:
+            return refuse("enabledUser", _("enabledUser must be true or false."))
+        try:
+            modified = _timestamp(row.get("dateLastModified", ""))
+        except ValueError:
+            return refuse("dateLastModified", _("This is not a date and time (ISO 8601)."))
+        birth = self.scheme.birth_date(nid)
+        search = search_key(f"{given} {family} {given_l} {family_l}")[:420]
+        return (line, sid, self.scheme.code, nid, given, family, given_l, family_l, birth, email, mobile,
+                enabled_raw not in _FALSE, deleted, search, digest, self.adapt_ts(modified) if modified else None)
+
+    def _role(self, line, file, sid, raw_role) -> str | None:
+        role = clean_text(raw_role)
+        if role in ROLE_MAP:
+            return ROLE_MAP[role]
+        if role in SKIPPED_ROLES:
+            self.counts["roles_skipped"] += 1
+            return None
+        self.problems.append(Problem(file, line, "role", _("Unknown role “%(role)s”.") % {"role": role}, sid))
+        return None
+
+    # -- roles.csv, enrollments.csv, demographics.csv ------------------------------------------
+    def stage_roles(self) -> None:
+        with self.stage.writer("stage_role", ("line", "file", "sid", "role", "org_sid", "deleted")) as out:
+            for line, row in self.dataset.rows("roles.csv"):
+                sid = clean_text(row.get("userSourcedId", ""))
+                deleted = clean_text(row.get("status", "")).lower() == "tobedeleted" or self._ended(row)
+                role = self._role(line, "roles.csv", sid, row.get("role", ""))
+                if role:
+                    out((line, "roles.csv", sid, role, clean_text(row.get("orgSourcedId", "")), deleted))
+
+    def stage_enrollments(self) -> None:
+        with self.stage.writer("stage_enr", ("line", "sid", "class_sid", "role", "deleted")) as out:
+            for line, row in self.dataset.rows("enrollments.csv"):
+                sid = clean_text(row.get("userSourcedId", ""))
+                raw = clean_text(row.get("role", ""))
+                if raw == "teacher":
+                    role = "class_teacher" if clean_text(row.get("primary", "")).lower() == "true" else "teacher"
+                elif raw == "student":
+                    role = "student"
+                elif raw in SKIPPED_ROLES or raw in ("administrator", "proctor"):
+                    self.counts["roles_skipped"] += 1
+                    continue
+                else:
+                    self.problems.append(Problem("enrollments.csv", line, "role", _("Unknown role “%(role)s”.") % {"role": raw}, sid))
+                    continue
+                deleted = clean_text(row.get("status", "")).lower() == "tobedeleted" or self._ended(row)
+                out((line, sid, clean_text(row.get("classSourcedId", "")), role, deleted))
+
+    def _ended(self, row) -> bool:
+        try:
+            end = _date(row.get("endDate", ""))
+        except ValueError:
+            return False
+        return end is not None and end < datetime.date.today()
+
+    def stage_demographics(self) -> None:
+        with self.stage.writer("stage_demo", ("line", "sid", "birth")) as out:
+            for line, row in self.dataset.rows("demographics.csv"):
+                sid = clean_text(row.get("sourcedId", ""))
+                try:
+                    birth = _date(row.get("birthDate", ""))
+                except ValueError:
+                    self.problems.append(Problem("demographics.csv", line, "birthDate", _("This is not a date (YYYY-MM-DD)."), sid))
+                    continue
+                if birth is not None and birth > datetime.date.today():
+                    self.problems.append(Problem("demographics.csv", line, "birthDate", _("The birth date is in the future."), sid))
+                    continue
+                if birth is not None:
+                    out((line, sid, birth))

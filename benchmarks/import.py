@@ -39,7 +39,7 @@ def dataset(people: int, schools: int) -> tuple[Path, Path]:
 def timed_import(env: dict, path: Path) -> tuple[float, int]:
     """Seconds and peak RSS (bytes) of `schoolid import oneroster PATH` in its own process."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "schoolid.cli", "import", "oneroster", str(path)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "schoolid.cli", "import", "oneroster", str(path)], env={**env, "SCHOOLID_LOG_LEVEL": "INFO"},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _pid, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
@@ -49,6 +49,11 @@ def timed_import(env: dict, path: Path) -> tuple[float, int]:
         raise SystemExit("import failed")
     summary = [line for line in out.splitlines() if "refused rows" in line or "people" in line or "accounts" in line]
     print("   " + "\n   ".join(summary))
+    # Where the time went: the importer logs each phase (and any statement over half a second).
+    for line in err.splitlines():
+        if '"import phase' in line or '"slow merge statement' in line:
+            message = line.split('"message": "', 1)[1].split('"', 1)[0]
+            print(f"     {message[:150]}")
     return elapsed, usage.ru_maxrss * 1024
 
 
@@ -59,7 +64,7 @@ def copy_rate(env: dict, users_csv: Path) -> tuple[int, float]:
     url = env["DATABASE_URL"].replace("postgres://", "postgresql://")
     with psycopg.connect(url, autocommit=True) as conn, open(users_csv, newline="", encoding="utf-8") as src:
         conn.execute("DROP TABLE IF EXISTS bench_copy_person")
-        conn.execute("CREATE TABLE bench_copy_person (LIKE directory_person INCLUDING DEFAULTS INCLUDING INDEXES)")
+        conn.execute("CREATE TABLE bench_copy_person (LIKE directory_person INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)")
         reader = csv.reader(src)
         header = next(reader)
         col = {name: header.index(name) for name in ("sourcedId", "givenName", "familyName", "email", "sms", "userMasterIdentifier")}

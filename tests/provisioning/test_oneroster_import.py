@@ -316,3 +316,16 @@ def test_batch_user_codes_are_valid_and_distinct():
     assert all(normalize_user_code(code) == code for code in codes)
     firsts = Counter(code[0] for code in codes)
     assert set(firsts) == set(LETTERS) and max(firsts.values()) < 2 * min(firsts.values())
+
+
+def test_an_unchanged_roles_file_still_gives_roles_to_people_new_in_this_run(or12):
+    """roles.csv is byte-identical to the last run (and could be skipped), but u-ghost, unknown then,
+    is in users.csv now: its role row must apply."""
+    first = import_oneroster(or12)
+    assert any(p.sourced_id == "u-ghost" for p in first.problems)
+    with open(or12 / "users.csv", "a", encoding="utf-8") as out:
+        out.write("u-ghost,,,true,ghost,,Kacper,Duch,,,,,,,06,,90060611478,,,,,org-sp12,\n")
+    result = import_oneroster(or12)
+    assert result.counts["people_created"] == 1
+    assert current_roles("u-ghost") == [("student", "org-sp12")]
+    assert not any(p.sourced_id == "u-ghost" for p in result.problems)

@@ -411,3 +411,73 @@ def person_edit(request, user_code):
         "version": version,
     }
     return render(request, "console/person_edit.html", context, status=400 if errors else 200)
+
+
+# --- sync from the register (issue 5, item 5) -------------------------------------------------------
+SYNC_COUNT_LABELS = {
+    "orgs_created": gettext_lazy("org units created"),
+    "orgs_updated": gettext_lazy("org units changed"),
+    "orgs_deactivated": gettext_lazy("org units closed"),
+    "people_created": gettext_lazy("people added"),
+    "people_updated": gettext_lazy("people changed"),
+    "people_adopted": gettext_lazy("people matched by national ID"),
+    "people_unchanged": gettext_lazy("people unchanged"),
+    "email_updated": gettext_lazy("e-mail addresses changed"),
+    "mobile_updated": gettext_lazy("mobile numbers changed"),
+    "birth_dates_updated": gettext_lazy("birth dates changed"),
+    "accounts_created": gettext_lazy("accounts created"),
+    "roles_added": gettext_lazy("roles added"),
+    "roles_ended": gettext_lazy("roles ended"),
+    "roles_skipped": gettext_lazy("roles SchoolID does not use"),
+    "links_added": gettext_lazy("guardian links added"),
+    "links_confirmed": gettext_lazy("guardian links confirmed"),
+    "links_ended": gettext_lazy("guardian links ended"),
+    "people_missing": gettext_lazy("people missing from the register"),
+    "people_returned": gettext_lazy("people back in the register"),
+    "people_deactivated": gettext_lazy("people whose roles ended after the grace period"),
+    "accounts_disabled": gettext_lazy("accounts disabled"),
+    "accounts_enabled": gettext_lazy("accounts enabled again"),
+}
+
+
+@staff_view()
+@require_http_methods(["GET", "POST"])
+def sync(request):
+    """Poland's manual trigger: "Sync now", and the reports of the last runs."""
+    from schoolid.provisioning import selectors as sync_selectors
+    from schoolid.provisioning.services import SyncAlreadyRunning, SyncNotConfigured, may_sync, request_sync
+
+    if not may_sync(request.user):
+        record_event("provisioning.sync_page", "denied", actor=request.user, request=request)
+        return _denied(request, _("Only ministry and school administrators start a sync from the register."))
+    if request.method == "POST":
+        try:
+            request_sync(request.user, request=request)
+            messages.success(request, _("The sync from the register has started. Its report appears below when it ends."))
+        except SyncAlreadyRunning as exc:
+            messages.error(request, str(exc))
+        except SyncNotConfigured:
+            messages.error(request, _("No register source is configured for this deployment."))
+        except Exception:  # the run and its failure are recorded by the import itself
+            messages.error(request, _("The sync failed. The report below says why."))
+        return redirect("console-sync")
+    return render(request, "console/sync.html", {"runs": sync_selectors.recent_runs(), "configured": bool(settings.SCHOOLID_SYNC_SOURCE)})
+
+
+@staff_view()
+@require_GET
+def sync_report(request, run_id: int):
+    from schoolid.provisioning import selectors as sync_selectors
+    from schoolid.provisioning.models import ImportRun
+    from schoolid.provisioning.services import may_sync
+
+    if not may_sync(request.user):
+        record_event("provisioning.sync_page", "denied", actor=request.user, request=request)
+        return _denied(request, _("Only ministry and school administrators start a sync from the register."))
+    run = ImportRun.objects.filter(pk=run_id, dry_run=False).first()
+    if run is None:
+        raise Http404
+    page = Paginator(sync_selectors.run_problems(run), 100).get_page(request.GET.get("page"))
+    counts = [(SYNC_COUNT_LABELS.get(key, key), value) for key, value in run.counts.items() if value]
+    return render(request, "console/sync_report.html", {"run": run, "counts": counts, "page": page})
+

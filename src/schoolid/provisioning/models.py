@@ -22,6 +22,8 @@ class ImportRun(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     counts = models.JSONField(_("counts"), default=dict, blank=True)
     problem_count = models.PositiveIntegerField(_("refused rows"), default=0)
+    # Fingerprint of each file read: a file identical to the last applied one need not be read again.
+    file_hashes = models.JSONField(default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
 
     class Meta:
@@ -51,6 +53,10 @@ class RegisterRecord(models.Model):
 
     person = models.OneToOneField("directory.Person", primary_key=True, on_delete=models.PROTECT, related_name="register_record")
     row_hash = models.CharField(max_length=32)
+    # A 64-bit key of Person.sourced_id (signed), so a sync can name the absent without staging everyone.
+    sid_key = models.BigIntegerField(null=True, db_index=True)
+    # agentSourcedIds as the register sent them: a link stays while either side still states it.
+    register_agents = models.TextField(blank=True)
     register_email = models.CharField(max_length=254, blank=True)
     register_mobile = models.CharField(max_length=20, blank=True)
     # When the register last sent a changed row for this person (unchanged rows are not rewritten).

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from schoolid.audit.services import record_event
 from schoolid.provisioning.models import ImportProblem, ImportRun
 from schoolid.provisioning.oneroster.dataset import DatasetError, open_dataset
-from schoolid.provisioning.oneroster.merge import PERSON, RECORD, Merge
+from schoolid.provisioning.oneroster.merge import RECORD, Merge
 from schoolid.provisioning.oneroster.orgs import OrgMerge
 from schoolid.provisioning.oneroster.staging import Stage
 from schoolid.provisioning.oneroster.users import UserStaging
@@ -53,15 +53,15 @@ class ImportResult:
 
 def _stored_hashes() -> dict[int, str]:
     """sourcedId key -> the hash of the users.csv row the register sent last; read in one pass."""
-    from schoolid.provisioning.oneroster.users import sid_key
+    from schoolid.provisioning.oneroster.users import unsigned
 
     hashes: dict[int, str] = {}
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT p.sourced_id, r.row_hash FROM {RECORD} r JOIN {PERSON} p ON p.id = r.person_id "
-                       f"WHERE r.missing_since IS NULL")
-        while batch := cursor.fetchmany(20000):
-            for sid, digest in batch:
-                hashes[sid_key(sid)] = digest
+        # People missing from the register are left out: their row, when it comes back, is checked anew.
+        cursor.execute(f"SELECT r.sid_key, r.row_hash FROM {RECORD} r WHERE r.missing_since IS NULL AND r.sid_key IS NOT NULL")
+        while batch := cursor.fetchmany(50000):
+            for key, digest in batch:
+                hashes[unsigned(key)] = digest
     return hashes
 
 
@@ -96,17 +96,29 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
         with transaction.atomic():
             run = ImportRun.objects.create(source=str(path)[:500], format=f"oneroster-{dataset.version}",
                                            mode=dataset.mode("users.csv"), dry_run=dry_run, actor=actor)
+            # A file identical to the one the last successful import applied holds nothing new.
+            last = ImportRun.objects.filter(status=ImportRun.Status.SUCCEEDED, dry_run=False).exclude(pk=run.pk).order_by("-id").first()
+            unchanged = {name for name, fingerprint in dataset.fingerprints.items()
+                         if last and last.file_hashes.get(name) == fingerprint}
+            tree_files = {name for name in ("orgs.csv", "classes.csv") if dataset.present(name)}
             step("orgs")
-            OrgMerge(dataset, problems, counts, now).merge()
+            if not tree_files <= unchanged or not tree_files:
+                OrgMerge(dataset, problems, counts, now).merge()
             users = UserStaging(dataset, stage, problems, counts)
             users.create_tables()
             step("users")
             users.stage_users({} if dataset.mode("users.csv") == "absent" else _stored_hashes())
             step("roles")
-            users.stage_roles()
-            users.stage_enrollments()
-            users.stage_demographics()
-            merge = Merge(dataset, stage, problems, counts, now, actor=actor, request=request)
+            # People new to the register (or back, or fixed since a refused row) need every file's rows.
+            skipped = set() if users.new_people or not tree_files <= unchanged else \
+                unchanged & {"roles.csv", "enrollments.csv", "demographics.csv"}
+            if "roles.csv" not in skipped:
+                users.stage_roles()
+            if "enrollments.csv" not in skipped:
+                users.stage_enrollments()
+            if "demographics.csv" not in skipped:
+                users.stage_demographics()
+            merge = Merge(dataset, stage, problems, counts, now, actor=actor, request=request, skipped=skipped)
             step("people")
             merge.check_people()
             merge.merge_people()
@@ -122,6 +134,7 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
             stage.drop_all()
             problems.sort(key=lambda p: (p.file, p.line))
             run.counts = dict(counts)
+            run.file_hashes = dataset.fingerprints
             run.problem_count = len(problems)
             run.status = ImportRun.Status.SUCCEEDED
             run.finished_at = timezone.now()
@@ -152,9 +165,48 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
     return result
 
 
+class SyncAlreadyRunning(RuntimeError):
+    pass
+
+
+SYNC_LOCK = "provisioning:sync-lock"
+
+
 def run_sync(*, actor=None, request=None, dry_run: bool = False, progress=None) -> ImportResult:
-    """Import the configured register source (SCHOOLID_SYNC_SOURCE)."""
+    """Import the configured register source (SCHOOLID_SYNC_SOURCE); one sync at a time."""
+    from django.core.cache import cache
+
     source = settings.SCHOOLID_SYNC_SOURCE
     if not source:
         raise SyncNotConfigured(_("No register source is configured (SCHOOLID_SYNC_SOURCE)."))
-    return import_oneroster(source, dry_run=dry_run, actor=actor, request=request, progress=progress)
+    if not cache.add(SYNC_LOCK, "1", timeout=settings.SCHOOLID_SYNC_LOCK_SECONDS):
+        raise SyncAlreadyRunning(_("A sync is already running; its report appears here when it ends."))
+    try:
+        return import_oneroster(source, dry_run=dry_run, actor=actor, request=request, progress=progress)
+    finally:
+        cache.delete(SYNC_LOCK)
+
+
+def may_sync(account) -> bool:
+    """Ministry admins and school admins (principal, secretary) may start a sync and read its report
+    (Poland's manual trigger). The report holds files, lines, fields, reasons and source ids, no
+    personal data."""
+    return bool(account.is_authenticated and account.assignments.current().filter(
+        role__in=["ministry_admin", "principal", "secretary"]).exists())
+
+
+def request_sync(actor, *, request=None) -> None:
+    """Start a sync for `actor` (audited); Celery runs it (in-process in the embedded default)."""
+    from schoolid.provisioning.tasks import sync_register
+
+    if not may_sync(actor):
+        record_event("provisioning.sync_requested", "denied", actor=actor, request=request)
+        raise PermissionError("not allowed to start a sync")
+    if not settings.SCHOOLID_SYNC_SOURCE:
+        raise SyncNotConfigured(_("No register source is configured (SCHOOLID_SYNC_SOURCE)."))
+    from django.core.cache import cache
+
+    if cache.get(SYNC_LOCK):
+        raise SyncAlreadyRunning(_("A sync is already running; its report appears here when it ends."))
+    record_event("provisioning.sync_requested", "success", actor=actor, request=request)
+    sync_register.delay(actor_id=actor.pk)

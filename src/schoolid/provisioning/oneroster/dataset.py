@@ -6,8 +6,11 @@ becomes a Problem and the next row is read; nothing here raises on bad content.
 """
 from __future__ import annotations
 
+import codecs
 import csv
+import hashlib
 import io
+import re
 import os
 import zipfile
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from schoolid.core.digits import clean_text
 from schoolid.provisioning.report import Problem
 
 FILES = ("manifest.csv", "orgs.csv", "academicSessions.csv", "classes.csv", "users.csv", "roles.csv",
@@ -47,6 +51,7 @@ class Dataset:
     modes: dict[str, str]  # file name -> "bulk" | "delta" | "absent"
     _open: dict[str, object] = field(repr=False, default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)
 
     def present(self, name: str) -> bool:
         return self.modes.get(name, "absent") != "absent" and name in self._open
@@ -59,8 +64,7 @@ class Dataset:
         if not self.present(name):
             return
         with self._open[name]() as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
-            reader = csv.reader(text)
+            reader = csv.reader(_decoded_lines(raw))
             line = 1
             try:
                 header = next(reader)
@@ -68,6 +72,9 @@ class Dataset:
                 return
             except (csv.Error, UnicodeDecodeError) as exc:
                 self.problems.append(Problem(name, 1, "", _("The header cannot be read: %(error)s") % {"error": exc}))
+                return
+            if any(_UNDECODABLE.search(h) for h in header):
+                self.problems.append(Problem(name, 1, "", _("The header is not valid UTF-8.")))
                 return
             header = [h.strip() for h in header]
             missing = [c for c in REQUIRED.get(name, ()) if c not in header]
@@ -81,22 +88,35 @@ class Dataset:
                     values = next(reader)
                 except StopIteration:
                     return
-                except UnicodeDecodeError:
-                    self.problems.append(Problem(name, line, "", _("The file is not valid UTF-8 from here on.")))
-                    return
                 except csv.Error as exc:
                     self.problems.append(Problem(name, line, "", _("The row cannot be read: %(error)s") % {"error": exc}))
                     continue
                 if not values or values == [""]:
                     continue
+                if any(_UNDECODABLE.search(v) for v in values):
+                    self.problems.append(Problem(name, line, "", _("The row is not valid UTF-8.")))
+                    continue
                 if len(values) != width:
                     self.problems.append(Problem(
                         name, line, "",
                         _("The row has %(found)d fields; the header has %(expected)d.") % {"found": len(values), "expected": width},
-                        values[0] if values else "",
+                        clean_text(values[0])[:128] if values else "",
                     ))
                     continue
                 yield line, dict(zip(header, values))
+
+
+# Bytes that are not UTF-8 come through as lone surrogates, so one bad row is refused, not the file.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def _decoded_lines(raw):
+    first = True
+    for line in raw:
+        if first and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8):]
+        first = False
+        yield line.decode("utf-8", "surrogateescape")
 
 
 def _read_manifest(opener) -> dict[str, str]:
@@ -113,6 +133,7 @@ def open_dataset(path: str | os.PathLike) -> Dataset:
     """A Dataset for a folder or a zip file; DatasetError if it is not a OneRoster CSV set."""
     path = Path(path)
     openers: dict[str, object] = {}
+    by_zip_info: dict[str, zipfile.ZipInfo] = {}
     if path.is_dir():
         for name in FILES:
             candidate = path / name
@@ -128,6 +149,7 @@ def open_dataset(path: str | os.PathLike) -> Dataset:
         for name in FILES:
             if name in by_base:
                 openers[name] = (lambda info=by_base[name]: archive.open(info))
+                by_zip_info[name] = by_base[name]
     else:
         raise DatasetError(_("%(path)s is neither a folder nor a zip file.") % {"path": path})
     if "manifest.csv" not in openers:
@@ -142,4 +164,15 @@ def open_dataset(path: str | os.PathLike) -> Dataset:
         modes[name] = mode if mode in ("bulk", "delta") else "absent"
         if modes[name] != "absent" and name not in openers:
             raise DatasetError(_("The manifest lists %(file)s but the data set does not contain it.") % {"file": name})
-    return Dataset(source=str(path), version=version, modes=modes, _open=openers)
+    fingerprints = {}
+    for name, opener in openers.items():
+        if name in by_zip_info:
+            info = by_zip_info[name]
+            fingerprints[name] = f"zip:{info.CRC:08x}:{info.file_size}"
+        else:
+            digest = hashlib.sha256()
+            with opener() as raw:
+                while chunk := raw.read(1 << 20):
+                    digest.update(chunk)
+            fingerprints[name] = digest.hexdigest()
+    return Dataset(source=str(path), version=version, modes=modes, _open=openers, fingerprints=fingerprints)

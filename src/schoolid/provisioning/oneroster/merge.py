@@ -33,8 +33,9 @@ DATED_SCHEMES = ("pl_pesel",)
 
 
 class Merge:
-    def __init__(self, dataset, stage, problems: list[Problem], counts: dict, now, *, actor=None, request=None):
+    def __init__(self, dataset, stage, problems: list[Problem], counts: dict, now, *, actor=None, request=None, skipped=()):
         self.dataset, self.stage, self.problems, self.counts, self.now = dataset, stage, problems, counts, now
+        self.skipped = set(skipped)  # files identical to the last applied ones, not read this time
         self.actor, self.request = actor, request
         self.pg = connection.vendor == "postgresql"
         self.cursor = connection.cursor()
@@ -96,7 +97,8 @@ class Merge:
             SELECT s.scheme, s.nid, s.given, s.family, s.given_l, s.family_l, COALESCE(s.birth, d.birth), s.email, %s, s.mobile, %s,
                    s.search, s.sid, %s, %s
             FROM stage_person s LEFT JOIN stage_demo d ON d.sid = s.sid
-            WHERE NOT s.deleted AND NOT EXISTS (SELECT 1 FROM {PERSON} p WHERE p.sourced_id = s.sid)""",
+            WHERE NOT s.deleted AND NOT EXISTS (SELECT 1 FROM {PERSON} p WHERE p.sourced_id = s.sid)
+            ORDER BY s.nid""",
             [False, False, now, now])
         self.analyze(PERSON)
         # A first import has nobody to update, and the updates below would scan it all for nothing.
@@ -144,16 +146,18 @@ class Merge:
     def _update_records(self) -> None:
         now = self.now
         self.sql(f"""
-            UPDATE {RECORD} SET row_hash = s.hash, register_email = s.email, register_mobile = s.mobile, last_changed_at = %s
+            UPDATE {RECORD} SET row_hash = s.hash, register_email = s.email, register_mobile = s.mobile, last_changed_at = %s,
+                   sid_key = s.skey, register_agents = s.agents
             FROM stage_person s JOIN {PERSON} p ON p.sourced_id = s.sid
             WHERE {RECORD}.person_id = p.id AND NOT s.deleted""", [now])
 
     def _insert_records(self) -> None:
         now = self.now
         self.sql(f"""
-            INSERT INTO {RECORD} (person_id, row_hash, register_email, register_mobile, last_changed_at)
-            SELECT p.id, s.hash, s.email, s.mobile, %s FROM stage_person s JOIN {PERSON} p ON p.sourced_id = s.sid
-            WHERE NOT s.deleted AND NOT EXISTS (SELECT 1 FROM {RECORD} r WHERE r.person_id = p.id)""", [now])
+            INSERT INTO {RECORD} (person_id, row_hash, register_email, register_mobile, last_changed_at, sid_key, register_agents)
+            SELECT p.id, s.hash, s.email, s.mobile, %s, s.skey, s.agents FROM stage_person s JOIN {PERSON} p ON p.sourced_id = s.sid
+            WHERE NOT s.deleted AND NOT EXISTS (SELECT 1 FROM {RECORD} r WHERE r.person_id = p.id)
+            ORDER BY p.id""", [now])
 
     def create_accounts(self) -> None:
         """Every register person gets an account: not activated, no usable password."""
@@ -174,7 +178,8 @@ class Merge:
                 SELECT c.code, n.id, 'not_activated', %s, %s, 0, '', c.epoch, c.password
                 FROM (SELECT p.id, row_number() OVER (ORDER BY p.id) AS rn FROM {PERSON} p JOIN stage_person s ON s.sid = p.sourced_id
                       WHERE NOT EXISTS (SELECT 1 FROM {ACCOUNT} a WHERE a.person_id = p.id)) n
-                JOIN (SELECT code, epoch, password, row_number() OVER (ORDER BY seq) AS rn FROM stage_code) c ON c.rn = n.rn""",
+                JOIN (SELECT code, epoch, password, row_number() OVER (ORDER BY seq) AS rn FROM stage_code) c ON c.rn = n.rn
+                ORDER BY n.id""",
                 [self.now, False])
             created += count
             missing -= count
@@ -216,18 +221,18 @@ class Merge:
     # -- presence, grace period, deactivation ----------------------------------------------
     def apply_presence(self) -> None:
         now = self.now
-        self.stage.index("stage_seen", "sid")
-        # Back in the file: the grace period stops and what the sync switched off comes back.
-        back = self.sql(f"""
-            UPDATE {RECORD} SET missing_since = NULL, deactivated_at = NULL
-            WHERE missing_since IS NOT NULL AND EXISTS (SELECT 1 FROM {PERSON} p JOIN stage_seen s ON s.sid = p.sourced_id
-                                                      WHERE p.id = {RECORD}.person_id)""")
-        self.counts["people_returned"] = back
-        if back:
+        present = f"""SELECT 1 FROM {PERSON} p JOIN stage_person s ON s.sid = p.sourced_id
+                       WHERE p.id = {RECORD}.person_id AND NOT s.deleted"""
+        # Back in the file (a row that was absent is always staged): the grace period stops and what
+        # the sync switched off comes back.
+        returning = [row[0] for row in self.rows(f"SELECT person_id FROM {RECORD} WHERE missing_since IS NOT NULL AND EXISTS ({present})")]
+        if returning:
             self._reenable(f"""SELECT a.id FROM {ACCOUNT} a JOIN {RECORD} r ON r.person_id = a.person_id
-                               JOIN {PERSON} p ON p.id = a.person_id JOIN stage_seen s ON s.sid = p.sourced_id
-                               LEFT JOIN stage_person sp ON sp.sid = p.sourced_id
-                               WHERE a.status = 'disabled' AND r.disabled_at IS NOT NULL AND (sp.sid IS NULL OR sp.enabled)""")
+                               JOIN {PERSON} p ON p.id = a.person_id JOIN stage_person sp ON sp.sid = p.sourced_id
+                               WHERE r.missing_since IS NOT NULL AND a.status = 'disabled' AND r.disabled_at IS NOT NULL
+                                 AND sp.enabled AND NOT sp.deleted""")
+        self.counts["people_returned"] = self.sql(f"""
+            UPDATE {RECORD} SET missing_since = NULL, deactivated_at = NULL WHERE missing_since IS NOT NULL AND EXISTS ({present})""")
         # Marked to be deleted in a delta file, or absent from a bulk users.csv: the grace period starts.
         self.counts["people_missing"] = self.sql(f"""
             UPDATE {RECORD} SET missing_since = %s
@@ -236,8 +241,7 @@ class Merge:
         if self.dataset.mode("users.csv") == "bulk":
             self.counts["people_missing"] += self.sql(f"""
                 UPDATE {RECORD} SET missing_since = %s
-                WHERE missing_since IS NULL AND NOT EXISTS (SELECT 1 FROM {PERSON} p JOIN stage_seen s ON s.sid = p.sourced_id
-                                                          WHERE p.id = {RECORD}.person_id)""", [now])
+                WHERE missing_since IS NULL AND sid_key IN (SELECT skey FROM stage_missing)""", [now])
 
     def apply_grace(self) -> None:
         """After the grace period a missing person's register roles end; later the account is disabled."""
@@ -294,19 +298,25 @@ class Merge:
             INSERT INTO {ASSIGN} (account_id, role, org_unit_id, source, valid_from)
             SELECT DISTINCT w.account_id, w.role, w.org_id, 'register', %s FROM stage_want w
             WHERE NOT EXISTS (SELECT 1 FROM {ASSIGN} r WHERE r.account_id = w.account_id AND r.role = w.role
-                              AND r.org_unit_id = w.org_id AND r.valid_until IS NULL)""", [now])
+                              AND r.org_unit_id = w.org_id AND r.valid_until IS NULL)
+            ORDER BY w.account_id, w.role, w.org_id""", [now])
         self.analyze(ASSIGN)
         ended = 0
         # A bulk file is the whole truth for its kind of assignment; a delta file ends only what it names.
-        role_files_bulk = (self.dataset.mode("roles.csv") == "bulk"
-                           or (self.dataset.version == "1.1" and self.dataset.mode("users.csv") == "bulk"))
+        legacy_bulk = self.dataset.version == "1.1" and self.dataset.mode("users.csv") == "bulk"
+        role_files_bulk = (self.dataset.mode("roles.csv") == "bulk" and "roles.csv" not in self.skipped) or legacy_bulk
+        enrolments_bulk = self.dataset.mode("enrollments.csv") == "bulk" and "enrollments.csv" not in self.skipped
         for kind, bulk, table, org_col in (("org", role_files_bulk, "stage_role", "org_sid"),
-                                           ("class", self.dataset.mode("enrollments.csv") == "bulk", "stage_enr", "class_sid")):
+                                           ("class", enrolments_bulk, "stage_enr", "class_sid")):
             kind_test = "o.kind = 'class'" if kind == "class" else "o.kind <> 'class'"
+            # OneRoster 1.1 keeps roles in users.csv, of which only the changed rows were staged.
+            only_staged = (f"""AND EXISTS (SELECT 1 FROM stage_person s JOIN {PERSON} p ON p.sourced_id = s.sid
+                               JOIN {ACCOUNT} a ON a.person_id = p.id WHERE a.id = {ASSIGN}.account_id)"""
+                           if kind == "org" and legacy_bulk else "")
             if bulk:
                 ended += self.sql(f"""
                     UPDATE {ASSIGN} SET valid_until = %s
-                    WHERE source = 'register' AND valid_until IS NULL
+                    WHERE source = 'register' AND valid_until IS NULL {only_staged}
                       AND EXISTS (SELECT 1 FROM {ORG} o WHERE o.id = {ASSIGN}.org_unit_id AND {kind_test})
                       AND NOT EXISTS (SELECT 1 FROM stage_want w WHERE w.account_id = {ASSIGN}.account_id AND w.role = {ASSIGN}.role
                                       AND w.org_id = {ASSIGN}.org_unit_id)""", [now])
@@ -330,7 +340,10 @@ class Merge:
             INSERT INTO stage_pr (person_id, g, s)
             SELECT a.person_id, MAX(CASE WHEN r.role = 'guardian' THEN 1 ELSE 0 END), MAX(CASE WHEN r.role = 'student' THEN 1 ELSE 0 END)
             FROM {ASSIGN} r JOIN {ACCOUNT} a ON a.id = r.account_id
-            WHERE r.valid_until IS NULL AND r.role IN ('guardian', 'student') GROUP BY a.person_id""")
+            WHERE r.valid_until IS NULL AND r.role IN ('guardian', 'student') AND a.person_id IN (
+                SELECT p.id FROM stage_agent x JOIN {PERSON} p ON p.sourced_id = x.sid
+                UNION SELECT p.id FROM stage_agent x JOIN {PERSON} p ON p.sourced_id = x.agent_sid)
+            GROUP BY a.person_id""")
         self.stage.index("stage_pr", "person_id")
         self.sql(f"""
             INSERT INTO stage_link (line, agent_sid, guardian_id, student_id)
@@ -353,11 +366,17 @@ class Merge:
             INSERT INTO {LINK} (guardian_id, student_id, status, source, created_at, decided_at)
             SELECT DISTINCT l.guardian_id, l.student_id, 'confirmed', 'register', %s, %s FROM stage_link l
             WHERE NOT EXISTS (SELECT 1 FROM {LINK} k WHERE k.guardian_id = l.guardian_id AND k.student_id = l.student_id
-                              AND k.status IN ('proposed', 'confirmed'))""", [now, now])
+                              AND k.status IN ('proposed', 'confirmed'))
+            ORDER BY l.guardian_id, l.student_id""", [now, now])
         self.analyze(LINK)
-        if self.dataset.mode("users.csv") == "bulk":
-            self.counts["links_ended"] = self.sql(f"""
-                UPDATE {LINK} SET status = 'ended', decided_at = %s
-                WHERE source = 'register' AND status = 'confirmed'
-                  AND NOT EXISTS (SELECT 1 FROM stage_link l WHERE l.guardian_id = {LINK}.guardian_id AND l.student_id = {LINK}.student_id)""",
-                [now])
+        # A register link ends when neither side's row states it any more. Only links of people whose
+        # row changed can have lost their statement; the others' rows are as stored.
+        changed = f"SELECT p.id FROM stage_person s JOIN {PERSON} p ON p.sourced_id = s.sid"
+        states = f"""SELECT 1 FROM {RECORD} r JOIN {PERSON} other ON other.id = {LINK}.%s
+                     WHERE r.person_id = {LINK}.%s AND (',' || r.register_agents || ',') LIKE ('%%%%,' || other.sourced_id || ',%%%%')"""
+        self.counts["links_ended"] = self.sql(f"""
+            UPDATE {LINK} SET status = 'ended', decided_at = %s
+            WHERE source = 'register' AND status = 'confirmed'
+              AND (guardian_id IN ({changed}) OR student_id IN ({changed}))
+              AND NOT EXISTS ({states % ("student_id", "guardian_id")})
+              AND NOT EXISTS ({states % ("guardian_id", "student_id")})""", [now])

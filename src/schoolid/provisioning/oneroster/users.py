@@ -40,6 +40,15 @@ def sid_key(sourced_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(sourced_id.encode(), digest_size=8).digest(), "big")
 
 
+def _signed(key: int) -> int:
+    """The 64-bit key as a signed value, which a bigint column holds."""
+    return key - (1 << 64) if key >= 1 << 63 else key
+
+
+def unsigned(key: int) -> int:
+    return key + (1 << 64) if key < 0 else key
+
+
 def row_hash(values) -> str:
     return hashlib.blake2b("\x1f".join(values).encode(), digest_size=16).hexdigest()
 
@@ -63,7 +72,7 @@ def _timestamp(value: str):
 
 class UserStaging:
     PERSON_COLUMNS = ("line", "sid", "scheme", "nid", "given", "family", "given_l", "family_l", "birth", "email",
-                      "mobile", "enabled", "deleted", "search", "hash", "modified")
+                      "mobile", "enabled", "deleted", "search", "hash", "modified", "skey", "agents")
 
     def __init__(self, dataset, stage, problems: list[Problem], counts: dict):
         self.dataset, self.stage, self.problems, self.counts = dataset, stage, problems, counts
@@ -76,8 +85,8 @@ class UserStaging:
         date, ts, flag = "date", ("timestamp with time zone" if connection.vendor == "postgresql" else "datetime"), "boolean"
         self.stage.create("stage_person", f"line integer, sid text, scheme text, nid text, given text, family text, given_l text, "
                                           f"family_l text, birth {date}, email text, mobile text, enabled {flag}, deleted {flag}, "
-                                          f"search text, hash text, modified {ts}")
-        self.stage.create("stage_seen", "sid text")
+                                          f"search text, hash text, modified {ts}, skey bigint, agents text")
+        self.stage.create("stage_missing", "skey bigint")
         self.stage.create("stage_role", f"line integer, file text, sid text, role text, org_sid text, deleted {flag}")
         self.stage.create("stage_enr", f"line integer, sid text, class_sid text, role text, deleted {flag}")
         self.stage.create("stage_agent", "line integer, sid text, agent_sid text")
@@ -85,6 +94,8 @@ class UserStaging:
 
     # -- users.csv ---------------------------------------------------------------------------
     def stage_users(self, stored_hashes: dict[int, str]) -> None:
+        """Stage the rows that changed since the register last sent them; count the rest as present."""
+        self.new_people = 0
         if not self.dataset.present("users.csv"):
             return
         legacy = self.dataset.version == "1.1"
@@ -93,8 +104,7 @@ class UserStaging:
         # already, so a clash with it is found in SQL (Merge.check_people).
         numbers: set[int] = set()
         # The direct COPY is entered last so that it closes first, before the spooled ones load.
-        with self.stage.writer("stage_seen", ("sid",), spool=True) as seen_out, \
-                self.stage.writer("stage_role", ("line", "file", "sid", "role", "org_sid", "deleted"), spool=True) as role_out, \
+        with self.stage.writer("stage_role", ("line", "file", "sid", "role", "org_sid", "deleted"), spool=True) as role_out, \
                 self.stage.writer("stage_agent", ("line", "sid", "agent_sid"), spool=True) as agent_out, \
                 self.stage.writer("stage_person", self.PERSON_COLUMNS) as person_out:
             for line, row in self.dataset.rows("users.csv"):
@@ -114,29 +124,34 @@ class UserStaging:
                 deleted = status == "tobedeleted"
                 digest = row_hash(row.values())
                 if stored_hashes.get(key) == digest and not deleted:
+                    # Unchanged: its person, roles and guardians are as the register said last time.
                     self.counts["people_unchanged"] += 1
-                else:
-                    staged = self._person(line, sid, row, deleted, digest)
-                    if staged is None:
+                    continue
+                agents = [a for a in (clean_text(a) for a in row.get("agentSourcedIds", "").split(",")) if a]
+                staged = self._person(line, sid, row, deleted, digest, key, ",".join(agents))
+                if staged is None:
+                    continue
+                number = staged[3]
+                if number:
+                    number_key = sid_key(number)
+                    if number_key in numbers:
+                        self.problems.append(Problem("users.csv", line, "userMasterIdentifier",
+                                                     _("Duplicate national ID: an earlier row has it."), sid))
                         continue
-                    number = staged[3]
-                    if number:
-                        number_key = sid_key(number)
-                        if number_key in numbers:
-                            self.problems.append(Problem("users.csv", line, "userMasterIdentifier",
-                                                         _("Duplicate national ID: an earlier row has it."), sid))
-                            continue
-                        numbers.add(number_key)
-                    person_out(staged)
-                if not deleted:
-                    seen_out((sid,))
-                for agent in filter(None, (clean_text(a) for a in row.get("agentSourcedIds", "").split(","))):
+                    numbers.add(number_key)
+                person_out(staged)
+                if key not in stored_hashes:
+                    self.new_people += 1
+                for agent in agents:
                     agent_out((line, sid, agent))
                 if legacy:
                     role = self._role(line, "users.csv", sid, row.get("role", ""))
                     if role:
                         for org in filter(None, (clean_text(o) for o in row.get("orgSourcedIds", "").split(","))):
                             role_out((line, "users.csv", sid, role, org, deleted))
+        if self.dataset.mode("users.csv") == "bulk":
+            # Absent from a bulk file: named by key, so the million present need not be staged.
+            self.stage.load("stage_missing", ("skey",), ((_signed(k),) for k in stored_hashes.keys() - seen))
 
     def _national_id(self, row) -> tuple[str, str]:
         raw = row.get("userMasterIdentifier", "")
@@ -146,7 +161,7 @@ class UserStaging:
             raw = next((value for kind, value in _USER_IDS.findall(row.get("userIds", "")) if kind.lower() in self.id_types), "")
         return field, raw
 
-    def _person(self, line, sid, row, deleted, digest):
+    def _person(self, line, sid, row, deleted, digest, key, agents):
         def refuse(field, reason):
             self.problems.append(Problem("users.csv", line, field, reason, sid))
             return None
@@ -154,7 +169,7 @@ class UserStaging:
         field, raw_id = self._national_id(row)
         if not clean_text(raw_id):
             if deleted:
-                return (line, sid, self.scheme.code, "", "", "", "", "", None, "", "", True, True, "", digest, None)
+                return (line, sid, self.scheme.code, "", "", "", "", "", None, "", "", True, True, "", digest, None, _signed(key), agents)
             return refuse(field, _("The national ID is missing."))
         try:
             nid = self.scheme.normalize(raw_id)
@@ -188,7 +203,7 @@ class UserStaging:
         birth = self.scheme.birth_date(nid)
         search = search_key(f"{given} {family} {given_l} {family_l}")[:420]
         return (line, sid, self.scheme.code, nid, given, family, given_l, family_l, birth, email, mobile,
-                enabled_raw not in _FALSE, deleted, search, digest, self.adapt_ts(modified) if modified else None)
+                enabled_raw not in _FALSE, deleted, search, digest, self.adapt_ts(modified) if modified else None, _signed(key), agents)
 
     def _role(self, line, file, sid, raw_role) -> str | None:
         role = clean_text(raw_role)

@@ -39,6 +39,7 @@ test: test-deps chromium
 bench: install
 	$(BIN)/python benchmarks/signin.py
 	$(BIN)/python benchmarks/issue.py
+	$(BIN)/python benchmarks/import.py
 
 # Rebuild the compiled translation catalogues (they are also committed).
 messages: install

@@ -244,6 +244,12 @@ SCHOOLID_SYNC_DISABLE_DAYS = env_int("SCHOOLID_SYNC_DISABLE_DAYS", 90)
 SCHOOLID_ONEROSTER_ID_TYPES = [t.strip() for t in os.environ.get(
     "SCHOOLID_ONEROSTER_ID_TYPES", "nationalId,national_id,PESEL,SNILS,TZ,NID,codeMelli").split(",") if t.strip()]
 SCHOOLID_IMPORT_MAX_BYTES = env_int("SCHOOLID_IMPORT_MAX_BYTES", 4 * 1024**3)
+# PostgreSQL bulk-load mode for imports (skips per-row foreign-key triggers; needs the privilege to set
+# session_replication_role, else the import simply runs them).
+SCHOOLID_IMPORT_SKIP_ROW_TRIGGERS = env_bool("SCHOOLID_IMPORT_SKIP_ROW_TRIGGERS", True)
+# Rows checked per batch, and processes checking them in `schoolid import`/`sync` (fork; the CLI only).
+SCHOOLID_IMPORT_BATCH = env_int("SCHOOLID_IMPORT_BATCH", 4000)
+SCHOOLID_IMPORT_WORKERS = env_int("SCHOOLID_IMPORT_WORKERS", os.cpu_count() or 1)
 SCHOOLID_SYNC_LOCK_SECONDS = env_int("SCHOOLID_SYNC_LOCK_SECONDS", 2 * 3600)
 SCHOOLID_IMPORT_MAX_STORED_PROBLEMS = env_int("SCHOOLID_IMPORT_MAX_STORED_PROBLEMS", 100000)
 SCHOOLID_REPORT_DIR = Path(os.environ.get("SCHOOLID_REPORT_DIR", VAR_DIR / "reports"))

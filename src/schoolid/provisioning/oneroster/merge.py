@@ -39,6 +39,9 @@ class Merge:
         self.actor, self.request = actor, request
         self.pg = connection.vendor == "postgresql"
         self.cursor = connection.cursor()
+        # What the register had put in before this run (a first import has nothing to end).
+        self.had_register_roles = bool(self.rows(f"SELECT 1 FROM {ASSIGN} WHERE source = 'register' AND valid_until IS NULL LIMIT 1"))
+        self.had_register_links = bool(self.rows(f"SELECT 1 FROM {LINK} WHERE source = 'register' AND status = 'confirmed' LIMIT 1"))
 
     def _execute(self, statement: str, params) -> None:
         started = time.perf_counter()
@@ -302,6 +305,9 @@ class Merge:
             ORDER BY w.account_id, w.role, w.org_id""", [now])
         self.analyze(ASSIGN)
         ended = 0
+        if not self.had_register_roles:
+            self.counts["roles_ended"] = 0
+            return  # a first import has no earlier register role to end
         # A bulk file is the whole truth for its kind of assignment; a delta file ends only what it names.
         legacy_bulk = self.dataset.version == "1.1" and self.dataset.mode("users.csv") == "bulk"
         role_files_bulk = (self.dataset.mode("roles.csv") == "bulk" and "roles.csv" not in self.skipped) or legacy_bulk
@@ -369,6 +375,8 @@ class Merge:
                               AND k.status IN ('proposed', 'confirmed'))
             ORDER BY l.guardian_id, l.student_id""", [now, now])
         self.analyze(LINK)
+        if not self.had_register_links:
+            return  # a first import has no earlier register link to end
         # A register link ends when neither side's row states it any more. Only links of people whose
         # row changed can have lost their statement; the others' rows are as stored.
         changed = f"SELECT p.id FROM stage_person s JOIN {PERSON} p ON p.sourced_id = s.sid"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import multiprocessing
 import re
 
 from django.conf import settings
@@ -70,12 +71,20 @@ def _timestamp(value: str):
     return moment
 
 
+_CHECKER = None  # the UserStaging whose rows a forked worker checks (inherited through fork)
+
+
+def _check_in_worker(batch):
+    return _CHECKER._check(batch)
+
+
 class UserStaging:
     PERSON_COLUMNS = ("line", "sid", "scheme", "nid", "given", "family", "given_l", "family_l", "birth", "email",
                       "mobile", "enabled", "deleted", "search", "hash", "modified", "skey", "agents")
 
-    def __init__(self, dataset, stage, problems: list[Problem], counts: dict):
+    def __init__(self, dataset, stage, problems: list[Problem], counts: dict, *, workers: int = 1):
         self.dataset, self.stage, self.problems, self.counts = dataset, stage, problems, counts
+        self.workers = workers
         profile = current_profile()
         self.scheme = SCHEMES[profile.national_id_scheme]
         self.id_types = {t.lower() for t in settings.SCHOOLID_ONEROSTER_ID_TYPES}
@@ -98,15 +107,40 @@ class UserStaging:
         self.new_people = 0
         if not self.dataset.present("users.csv"):
             return
-        legacy = self.dataset.version == "1.1"
         seen: set[int] = set()
         # National IDs of the rows checked in this run; an unchanged row's number is in the register
         # already, so a clash with it is found in SQL (Merge.check_people).
         numbers: set[int] = set()
+        # Rows to check go out in batches; with `workers` > 1 a pool of forked processes checks them
+        # (the checks are pure CPU), in order, while this process reads the file and feeds COPY.
+        pending: list[tuple] = []
+        batch_size = settings.SCHOOLID_IMPORT_BATCH
+        pool = None
+
+        def checked(batch):
+            nonlocal pool
+            if not batch:
+                return []
+            if self.workers <= 1:
+                return list(zip(batch, self._check(batch)))
+            if pool is None:
+                global _CHECKER
+                _CHECKER = self
+                pool = multiprocessing.get_context("fork").Pool(self.workers)
+            # Split the batch so every worker gets a share; results come back in order.
+            size = max(1, len(batch) // (self.workers * 2))
+            results = [result for part in pool.imap(_check_in_worker, [batch[i:i + size] for i in range(0, len(batch), size)])
+                       for result in part]
+            return list(zip(batch, results))
+
         # The direct COPY is entered last so that it closes first, before the spooled ones load.
         with self.stage.writer("stage_role", ("line", "file", "sid", "role", "org_sid", "deleted"), spool=True) as role_out, \
                 self.stage.writer("stage_agent", ("line", "sid", "agent_sid"), spool=True) as agent_out, \
                 self.stage.writer("stage_person", self.PERSON_COLUMNS) as person_out:
+
+            def apply(item, staged):
+                self._apply_checked(item, staged, person_out, agent_out, role_out, numbers, stored_hashes)
+
             for line, row in self.dataset.rows("users.csv"):
                 sid = clean_text(row.get("sourcedId", ""))
                 if not sid:
@@ -128,30 +162,46 @@ class UserStaging:
                     self.counts["people_unchanged"] += 1
                     continue
                 agents = [a for a in (clean_text(a) for a in row.get("agentSourcedIds", "").split(",")) if a]
-                staged = self._person(line, sid, row, deleted, digest, key, ",".join(agents))
-                if staged is None:
-                    continue
-                number = staged[3]
-                if number:
-                    number_key = sid_key(number)
-                    if number_key in numbers:
-                        self.problems.append(Problem("users.csv", line, "userMasterIdentifier",
-                                                     _("Duplicate national ID: an earlier row has it."), sid))
-                        continue
-                    numbers.add(number_key)
-                person_out(staged)
-                if key not in stored_hashes:
-                    self.new_people += 1
-                for agent in agents:
-                    agent_out((line, sid, agent))
-                if legacy:
-                    role = self._role(line, "users.csv", sid, row.get("role", ""))
-                    if role:
-                        for org in filter(None, (clean_text(o) for o in row.get("orgSourcedIds", "").split(","))):
-                            role_out((line, "users.csv", sid, role, org, deleted))
+                pending.append((line, sid, row, deleted, digest, key, agents))
+                if len(pending) >= batch_size:
+                    for item in checked(pending):
+                        apply(*item)
+                    pending = []
+            for item in checked(pending):
+                apply(*item)
+        if pool is not None:
+            pool.close()
+            pool.join()
         if self.dataset.mode("users.csv") == "bulk":
             # Absent from a bulk file: named by key, so the million present need not be staged.
             self.stage.load("stage_missing", ("skey",), ((_signed(k),) for k in stored_hashes.keys() - seen))
+
+    def _check(self, pending):
+        return [self._person(*item[:6], ",".join(item[6])) for item in pending]
+
+    def _apply_checked(self, item, staged, person_out, agent_out, role_out, numbers, stored_hashes):
+        line, sid, row, deleted, _digest, key, agents = item
+        if isinstance(staged, Problem):
+            self.problems.append(staged)
+            return
+        number = staged[3]
+        if number:
+            number_key = sid_key(number)
+            if number_key in numbers:
+                self.problems.append(Problem("users.csv", line, "userMasterIdentifier",
+                                             _("Duplicate national ID: an earlier row has it."), sid))
+                return
+            numbers.add(number_key)
+        person_out(staged)
+        if key not in stored_hashes:
+            self.new_people += 1
+        for agent in agents:
+            agent_out((line, sid, agent))
+        if self.dataset.version == "1.1":
+            role = self._role(line, "users.csv", sid, row.get("role", ""))
+            if role:
+                for org in filter(None, (clean_text(o) for o in row.get("orgSourcedIds", "").split(","))):
+                    role_out((line, "users.csv", sid, role, org, deleted))
 
     def _national_id(self, row) -> tuple[str, str]:
         raw = row.get("userMasterIdentifier", "")
@@ -163,8 +213,7 @@ class UserStaging:
 
     def _person(self, line, sid, row, deleted, digest, key, agents):
         def refuse(field, reason):
-            self.problems.append(Problem("users.csv", line, field, reason, sid))
-            return None
+            return Problem("users.csv", line, field, reason, sid)
 
         field, raw_id = self._national_id(row)
         if not clean_text(raw_id):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import datetime
+import operator
 import random
 import unicodedata
 from dataclasses import dataclass, field
@@ -227,8 +228,11 @@ def _pesel_birth_date(digits: str) -> datetime.date | None:
         return None
 
 
+_PESEL_WEIGHTS = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
+
+
 def pesel_check_digit(first10: str) -> int:
-    s = sum(w * int(d) for w, d in zip((1, 3, 7, 9, 1, 3, 7, 9, 1, 3), first10))
+    s = sum(map(operator.mul, _PESEL_WEIGHTS, map(int, first10[:10])))
     return (10 - s % 10) % 10
 
 

@@ -5,6 +5,7 @@ another country).
 """
 from __future__ import annotations
 
+import functools
 import random
 import unicodedata
 from typing import Any
@@ -79,17 +80,22 @@ def _fast_mobile_e164(value: str, region: str) -> str | None:
     path". Imports check hundreds of thousands of numbers, and this is four times faster."""
     if not (value.startswith("+") and value[1:].isdigit() and value.isascii()):
         return None
-    country_code = phonenumbers.country_code_for_region(region)
-    prefix = f"+{country_code}"
+    prefix, metadata = _main_region(region)
     national = value[len(prefix):]
-    # The region must be the main one of its calling code (region_code_for_number tries it first).
-    if not value.startswith(prefix) or not national or national[0] == "0" or \
-            phonenumbers.region_code_for_country_code(country_code) != region:
+    if metadata is None or not value.startswith(prefix) or not national or national[0] == "0":
         return None
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if metadata is None or _number_type_helper(national, metadata) not in MOBILE_TYPES:
+    if _number_type_helper(national, metadata) not in MOBILE_TYPES:
         return None
     return value
+
+
+@functools.lru_cache(maxsize=None)
+def _main_region(region: str):
+    """("+48", metadata) for a region that is the main one of its calling code (region_code_for_number
+    tries that one first), else (prefix, None): the fast path then steps aside."""
+    country_code = phonenumbers.country_code_for_region(region)
+    main = phonenumbers.region_code_for_country_code(country_code) == region
+    return f"+{country_code}", (phonenumbers.PhoneMetadata.metadata_for_region(region) if main else None)
 
 
 def normalize_phone(raw: str, region: str) -> str:

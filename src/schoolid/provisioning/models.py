@@ -61,13 +61,15 @@ class RegisterRecord(models.Model):
     register_mobile = models.CharField(max_length=20, blank=True)
     # When the register last sent a changed row for this person (unchanged rows are not rewritten).
     last_changed_at = models.DateTimeField()
-    missing_since = models.DateTimeField(null=True, blank=True, db_index=True)
+    missing_since = models.DateTimeField(null=True, blank=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("register record")
         verbose_name_plural = _("register records")
+        # Only the few missing people are looked up by this; the million present cost the index nothing.
+        indexes = [models.Index(fields=["missing_since"], condition=models.Q(missing_since__isnull=False), name="record_missing")]
 
 
 class ScimToken(models.Model):

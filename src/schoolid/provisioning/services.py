@@ -72,7 +72,12 @@ def _skip_row_triggers() -> None:
     Every row the merge writes points at rows it has just joined to, so the per-row foreign-key checks
     PostgreSQL would run at commit (seven million of them for a million people, half a minute) prove
     nothing. `SET LOCAL` ends with the transaction; without the privilege the import runs the checks."""
-    if connection.vendor != "postgresql" or not settings.SCHOOLID_IMPORT_SKIP_ROW_TRIGGERS:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        # The merge sorts and hashes a million rows at a time; the default 4 MB sends that to disk.
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.SCHOOLID_IMPORT_WORK_MEM])
+    if not settings.SCHOOLID_IMPORT_SKIP_ROW_TRIGGERS:
         return
     try:
         with transaction.atomic():
@@ -83,7 +88,7 @@ def _skip_row_triggers() -> None:
 
 
 def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, report: str | Path | None = None,
-                     progress=None, workers: int = 1) -> ImportResult:
+                     progress=None) -> ImportResult:
     """Import a OneRoster 1.2 (or 1.1) CSV data set from a folder or zip file.
 
     `progress(step)` is called as each phase starts (the CLI shows it). Raises DatasetError when the
@@ -122,7 +127,7 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
             step("orgs")
             if not tree_files <= unchanged or not tree_files:
                 OrgMerge(dataset, problems, counts, now).merge()
-            users = UserStaging(dataset, stage, problems, counts, workers=workers)
+            users = UserStaging(dataset, stage, problems, counts)
             users.create_tables()
             step("users")
             users.stage_users({} if dataset.mode("users.csv") == "absent" else _stored_hashes())
@@ -130,19 +135,21 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
             # People new to the register (or back, or fixed since a refused row) need every file's rows.
             skipped = set() if users.new_people or not tree_files <= unchanged else \
                 unchanged & {"roles.csv", "enrollments.csv", "demographics.csv"}
-            if "roles.csv" not in skipped:
-                users.stage_roles()
-            if "enrollments.csv" not in skipped:
-                users.stage_enrollments()
             if "demographics.csv" not in skipped:
                 users.stage_demographics()
-            merge = Merge(dataset, stage, problems, counts, now, actor=actor, request=request, skipped=skipped)
-            step("people")
-            merge.check_people()
-            merge.merge_people()
-            merge.create_accounts()
-            merge.apply_enabled()
+            background = users.stage_in_background("roles.csv" not in skipped, "enrollments.csv" not in skipped)
+            try:
+                merge = Merge(dataset, stage, problems, counts, now, actor=actor, request=request, skipped=skipped)
+                step("people")
+                merge.check_people()
+                merge.merge_people()
+                merge.create_accounts()
+                merge.apply_enabled()
+            except BaseException:
+                background.abandon()
+                raise
             step("roles")
+            background.join()
             merge.merge_roles()
             merge.merge_guardians()
             step("presence")
@@ -190,7 +197,7 @@ class SyncAlreadyRunning(RuntimeError):
 SYNC_LOCK = "provisioning:sync-lock"
 
 
-def run_sync(*, actor=None, request=None, dry_run: bool = False, progress=None, workers: int = 1) -> ImportResult:
+def run_sync(*, actor=None, request=None, dry_run: bool = False, progress=None) -> ImportResult:
     """Import the configured register source (SCHOOLID_SYNC_SOURCE); one sync at a time."""
     from django.core.cache import cache
 
@@ -200,7 +207,7 @@ def run_sync(*, actor=None, request=None, dry_run: bool = False, progress=None, 
     if not cache.add(SYNC_LOCK, "1", timeout=settings.SCHOOLID_SYNC_LOCK_SECONDS):
         raise SyncAlreadyRunning(_("A sync is already running; its report appears here when it ends."))
     try:
-        return import_oneroster(source, dry_run=dry_run, actor=actor, request=request, progress=progress, workers=workers)
+        return import_oneroster(source, dry_run=dry_run, actor=actor, request=request, progress=progress)
     finally:
         cache.delete(SYNC_LOCK)
 

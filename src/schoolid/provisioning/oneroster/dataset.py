@@ -93,7 +93,7 @@ class Dataset:
                     continue
                 if not values or values == [""]:
                     continue
-                if any(_UNDECODABLE.search(v) for v in values):
+                if _UNDECODABLE.search("".join(values)):
                     self.problems.append(Problem(name, line, "", _("The row is not valid UTF-8.")))
                     continue
                 if len(values) != width:

@@ -287,19 +287,23 @@ class Merge:
                 self._report(this_file, field if this_file != "users.csv" else "orgSourcedIds", _("Unknown org."),
                              f"""SELECT x.line, x.sid FROM {table} x WHERE NOT x.deleted {where_file} AND EXISTS {known_person}
                                  AND NOT EXISTS (SELECT 1 FROM {ORG} o WHERE o.sourced_id = x.{org_col})""", params)
-        self.stage.create("stage_want", "account_id integer, role text, org_id integer, kind text")
-        self.sql(f"""
-            INSERT INTO stage_want (account_id, role, org_id, kind)
-            SELECT DISTINCT a.id, x.role, o.id, 'org' FROM stage_role x JOIN {PERSON} p ON p.sourced_id = x.sid
-              JOIN {ACCOUNT} a ON a.person_id = p.id JOIN {ORG} o ON o.sourced_id = x.org_sid WHERE NOT x.deleted""")
-        self.sql(f"""
-            INSERT INTO stage_want (account_id, role, org_id, kind)
-            SELECT DISTINCT a.id, x.role, o.id, 'class' FROM stage_enr x JOIN {PERSON} p ON p.sourced_id = x.sid
-              JOIN {ACCOUNT} a ON a.person_id = p.id JOIN {ORG} o ON o.sourced_id = x.class_sid WHERE NOT x.deleted""")
-        self.stage.index("stage_want", "account_id")
+        wanted = f"""
+            SELECT a.id AS account_id, x.role AS role, o.id AS org_id FROM stage_role x JOIN {PERSON} p ON p.sourced_id = x.sid
+              JOIN {ACCOUNT} a ON a.person_id = p.id JOIN {ORG} o ON o.sourced_id = x.org_sid WHERE NOT x.deleted
+            UNION ALL
+            SELECT a.id, x.role, o.id FROM stage_enr x JOIN {PERSON} p ON p.sourced_id = x.sid
+              JOIN {ACCOUNT} a ON a.person_id = p.id JOIN {ORG} o ON o.sourced_id = x.class_sid WHERE NOT x.deleted"""
+        if self.had_register_roles:
+            # Kept as a table: the statements that end what the register no longer states read it too.
+            self.stage.create("stage_want", "account_id integer, role text, org_id integer")
+            self.sql(f"INSERT INTO stage_want (account_id, role, org_id) SELECT DISTINCT * FROM ({wanted}) w")
+            self.stage.index("stage_want", "account_id")
+            source = "stage_want"
+        else:
+            source = f"({wanted})"
         self.counts["roles_added"] = self.sql(f"""
             INSERT INTO {ASSIGN} (account_id, role, org_unit_id, source, valid_from)
-            SELECT DISTINCT w.account_id, w.role, w.org_id, 'register', %s FROM stage_want w
+            SELECT DISTINCT w.account_id, w.role, w.org_id, 'register', %s FROM {source} w
             WHERE NOT EXISTS (SELECT 1 FROM {ASSIGN} r WHERE r.account_id = w.account_id AND r.role = w.role
                               AND r.org_unit_id = w.org_id AND r.valid_until IS NULL)
             ORDER BY w.account_id, w.role, w.org_id""", [now])

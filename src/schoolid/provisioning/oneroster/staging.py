@@ -32,6 +32,10 @@ class Stage:
             return _SpooledWriter(name, columns)
         return _Writer(self.vendor, name, columns)
 
+    def deferred_writer(self, name: str, columns: tuple[str, ...]):
+        """A spooled writer that loads only on `load()`, for rows read in another thread (PostgreSQL)."""
+        return _SpooledWriter(name, columns, deferred=True)
+
     def load(self, name: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
         with self.writer(name, columns) as write:
             for row in rows:
@@ -115,8 +119,11 @@ def _copy_text(value) -> str:
 
 
 class _SpooledWriter:
-    def __init__(self, name, columns):
-        self.name, self.columns = name, columns
+    """Rows in COPY text format in a temporary file, loaded when the writer closes, or (deferred)
+    when `load()` is called: a thread may fill it while the connection is busy with something else."""
+
+    def __init__(self, name, columns, *, deferred: bool = False):
+        self.name, self.columns, self.deferred = name, columns, deferred
         self.count = 0
 
     def __enter__(self):
@@ -128,8 +135,18 @@ class _SpooledWriter:
         self.count += 1
 
     def __exit__(self, exc_type, exc, tb):
+        if self.deferred and exc_type is None:
+            return False
         try:
-            if exc_type is None and self.count:
+            if exc_type is None:
+                self.load()
+        finally:
+            self._file.close()
+        return False
+
+    def load(self) -> None:
+        try:
+            if self.count:
                 self._file.seek(0)
                 with connection.cursor() as cursor:
                     with cursor.cursor.copy(f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN") as copy:
@@ -137,4 +154,3 @@ class _SpooledWriter:
                             copy.write(chunk)
         finally:
             self._file.close()
-        return False

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import multiprocessing
 import re
+import threading
 
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from schoolid.core.digits import clean_text
@@ -34,6 +35,7 @@ SKIPPED_ROLES = {"aide", "counselor", "proctor", "systemAdministrator"}
 _USER_IDS = re.compile(r"\{\s*([^:{}]+?)\s*:\s*([^{}]*?)\s*\}")
 _TRUE = {"true", "1", "yes", ""}
 _FALSE = {"false", "0", "no"}
+_BOOLS = _TRUE | _FALSE
 
 
 def sid_key(sourced_id: str) -> int:
@@ -71,20 +73,12 @@ def _timestamp(value: str):
     return moment
 
 
-_CHECKER = None  # the UserStaging whose rows a forked worker checks (inherited through fork)
-
-
-def _check_in_worker(batch):
-    return _CHECKER._check(batch)
-
-
 class UserStaging:
     PERSON_COLUMNS = ("line", "sid", "scheme", "nid", "given", "family", "given_l", "family_l", "birth", "email",
                       "mobile", "enabled", "deleted", "search", "hash", "modified", "skey", "agents")
 
-    def __init__(self, dataset, stage, problems: list[Problem], counts: dict, *, workers: int = 1):
+    def __init__(self, dataset, stage, problems: list[Problem], counts: dict):
         self.dataset, self.stage, self.problems, self.counts = dataset, stage, problems, counts
-        self.workers = workers
         profile = current_profile()
         self.scheme = SCHEMES[profile.national_id_scheme]
         self.id_types = {t.lower() for t in settings.SCHOOLID_ONEROSTER_ID_TYPES}
@@ -111,27 +105,13 @@ class UserStaging:
         # National IDs of the rows checked in this run; an unchanged row's number is in the register
         # already, so a clash with it is found in SQL (Merge.check_people).
         numbers: set[int] = set()
-        # Rows to check go out in batches; with `workers` > 1 a pool of forked processes checks them
-        # (the checks are pure CPU), in order, while this process reads the file and feeds COPY.
+        # Rows to check are gathered in batches and checked together (a function call per batch, not
+        # per row), in order.
         pending: list[tuple] = []
         batch_size = settings.SCHOOLID_IMPORT_BATCH
-        pool = None
 
         def checked(batch):
-            nonlocal pool
-            if not batch:
-                return []
-            if self.workers <= 1:
-                return list(zip(batch, self._check(batch)))
-            if pool is None:
-                global _CHECKER
-                _CHECKER = self
-                pool = multiprocessing.get_context("fork").Pool(self.workers)
-            # Split the batch so every worker gets a share; results come back in order.
-            size = max(1, len(batch) // (self.workers * 2))
-            results = [result for part in pool.imap(_check_in_worker, [batch[i:i + size] for i in range(0, len(batch), size)])
-                       for result in part]
-            return list(zip(batch, results))
+            return list(zip(batch, self._check(batch))) if batch else []
 
         # The direct COPY is entered last so that it closes first, before the spooled ones load.
         with self.stage.writer("stage_role", ("line", "file", "sid", "role", "org_sid", "deleted"), spool=True) as role_out, \
@@ -169,9 +149,6 @@ class UserStaging:
                     pending = []
             for item in checked(pending):
                 apply(*item)
-        if pool is not None:
-            pool.close()
-            pool.join()
         if self.dataset.mode("users.csv") == "bulk":
             # Absent from a bulk file: named by key, so the million present need not be staged.
             self.stage.load("stage_missing", ("skey",), ((_signed(k),) for k in stored_hashes.keys() - seen))
@@ -243,7 +220,7 @@ class UserStaging:
         except RegisterError as exc:
             return refuse(phone_field, exc.message)
         enabled_raw = clean_text(row.get("enabledUser", "")).lower()
-        if enabled_raw not in _TRUE | _FALSE:
+        if enabled_raw not in _BOOLS:
             return refuse("enabledUser", _("enabledUser must be true or false."))
         try:
             modified = _timestamp(row.get("dateLastModified", ""))
@@ -265,8 +242,15 @@ class UserStaging:
         return None
 
     # -- roles.csv, enrollments.csv, demographics.csv ------------------------------------------
-    def stage_roles(self) -> None:
-        with self.stage.writer("stage_role", ("line", "file", "sid", "role", "org_sid", "deleted")) as out:
+    def stage_in_background(self, roles: bool, enrollments: bool) -> "_Background":
+        """Read roles.csv and enrollments.csv in a thread while the database merges people (PostgreSQL:
+        the connection waits on the server then, and releases the interpreter); `join()` loads them."""
+        background = _Background(self, roles, enrollments)
+        background.start()
+        return background
+
+    def stage_roles(self, writer=None) -> None:
+        with (writer or self.stage.writer("stage_role", ("line", "file", "sid", "role", "org_sid", "deleted"))) as out:
             for line, row in self.dataset.rows("roles.csv"):
                 sid = clean_text(row.get("userSourcedId", ""))
                 deleted = clean_text(row.get("status", "")).lower() == "tobedeleted" or self._ended(row)
@@ -274,8 +258,8 @@ class UserStaging:
                 if role:
                     out((line, "roles.csv", sid, role, clean_text(row.get("orgSourcedId", "")), deleted))
 
-    def stage_enrollments(self) -> None:
-        with self.stage.writer("stage_enr", ("line", "sid", "class_sid", "role", "deleted")) as out:
+    def stage_enrollments(self, writer=None) -> None:
+        with (writer or self.stage.writer("stage_enr", ("line", "sid", "class_sid", "role", "deleted"))) as out:
             for line, row in self.dataset.rows("enrollments.csv"):
                 sid = clean_text(row.get("userSourcedId", ""))
                 raw = clean_text(row.get("role", ""))
@@ -313,3 +297,57 @@ class UserStaging:
                     continue
                 if birth is not None:
                     out((line, sid, birth))
+
+
+class _Background:
+    ROLE_COLUMNS = ("line", "file", "sid", "role", "org_sid", "deleted")
+    ENR_COLUMNS = ("line", "sid", "class_sid", "role", "deleted")
+
+    def __init__(self, staging: UserStaging, roles: bool, enrollments: bool):
+        self.staging, self.roles, self.enrollments = staging, roles, enrollments
+        self.threaded = connection.vendor == "postgresql"
+        self.writers = []
+        self.error: BaseException | None = None
+        self.thread = None
+
+    def _work(self, language) -> None:
+        try:
+            with translation.override(language):
+                if self.roles:
+                    writer = self.staging.stage.deferred_writer("stage_role", self.ROLE_COLUMNS)
+                    self.writers.append(writer)
+                    self.staging.stage_roles(writer)
+                if self.enrollments:
+                    writer = self.staging.stage.deferred_writer("stage_enr", self.ENR_COLUMNS)
+                    self.writers.append(writer)
+                    self.staging.stage_enrollments(writer)
+        except BaseException as exc:  # re-raised in the caller's thread by join()
+            self.error = exc
+
+    def start(self) -> None:
+        if not self.threaded:
+            return  # SQLite: read them in join(), on this thread
+        self.thread = threading.Thread(target=self._work, args=(translation.get_language(),), name="oneroster-roles")
+        self.thread.start()
+
+    def abandon(self) -> None:
+        """The import failed meanwhile: wait for the thread and drop what it read."""
+        if self.thread is not None:
+            self.thread.join()
+        for writer in self.writers:
+            writer._file.close()
+
+    def join(self) -> None:
+        if not self.threaded:
+            if self.roles:
+                self.staging.stage_roles()
+            if self.enrollments:
+                self.staging.stage_enrollments()
+            return
+        self.thread.join()
+        if self.error is not None:
+            for writer in self.writers:
+                writer._file.close()
+            raise self.error
+        for writer in self.writers:
+            writer.load()

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from schoolid.provisioning.management.commands._runner import run_with_progress
@@ -16,7 +15,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         run_with_progress(
-            lambda progress: import_oneroster(options["path"], dry_run=options["dry_run"], report=options["report"], progress=progress,
-                                              workers=settings.SCHOOLID_IMPORT_WORKERS),
+            lambda progress: import_oneroster(options["path"], dry_run=options["dry_run"], report=options["report"], progress=progress),
             dry_run=options["dry_run"],
         )

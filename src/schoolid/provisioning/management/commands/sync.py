@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from schoolid.provisioning.management.commands._runner import run_with_progress
@@ -13,6 +12,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            run_with_progress(lambda progress: run_sync(dry_run=options["dry_run"], progress=progress, workers=settings.SCHOOLID_IMPORT_WORKERS), dry_run=options["dry_run"])
+            run_with_progress(lambda progress: run_sync(dry_run=options["dry_run"], progress=progress), dry_run=options["dry_run"])
         except SyncNotConfigured as exc:
             raise CommandError(str(exc)) from exc

@@ -1,6 +1,9 @@
 """Reads about accounts."""
 from __future__ import annotations
 
+import weakref
+
+from django.db import connection, connections
 from django.utils import timezone
 
 from schoolid.accounts.models import Account, RoleAssignment
@@ -36,10 +39,41 @@ def _account_sql(join_person: bool, where: str, profile: Profile) -> tuple[str, 
     return sql, [*roles, now, now]
 
 
+# Per database connection: the conversions Django applies to each column of the account (none on
+# PostgreSQL; SQLite returns dates as text, for instance).
+_converters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _account_converters(db) -> list:
+    found = _converters.get(db)
+    if found is None:
+        table = Account._meta.db_table
+        found = []
+        for i, field in enumerate(Account._meta.concrete_fields):
+            col = field.get_col(table)
+            for convert in db.ops.get_db_converters(col) + col.get_db_converters(db):
+                found.append((i, convert, col))
+        _converters[db] = found
+    return found
+
+
 def _first(join_person: bool, where: str, params: list, profile: Profile) -> Account | None:
+    # A plain cursor and Account.from_db, as a QuerySet would load the row: Account.objects.raw()
+    # cost as much Python again as the query (column look-ups, init order, per-row annotations).
     sql, head = _account_sql(join_person, where, profile)
-    found = list(Account.objects.raw(sql, head + params))
-    return found[0] if found else None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, head + params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = Account._meta.concrete_fields
+    values = list(row[: len(fields)])
+    db = connections[connection.alias]
+    for i, convert, col in _account_converters(db):
+        values[i] = convert(values[i], col, db)
+    account = Account.from_db(connection.alias, [f.attname for f in fields], values)
+    account.needs_second_factor = bool(row[len(fields)])
+    return account
 
 
 def find_account_by_identifier(raw: str, profile: Profile | None = None) -> Account | None:

@@ -1,5 +1,7 @@
 """Sessions in the cache (Redis), written once at sign-in."""
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
+from django.utils.crypto import get_random_string
 
 
 class SessionStore(CacheSessionStore):
@@ -11,3 +13,9 @@ class SessionStore(CacheSessionStore):
             self.modified = True
             return
         super().cycle_key()
+
+    def _get_new_session_key(self):
+        # Django asks the cache whether a random key is taken before create() stores it; but create()
+        # stores with cache.add (Redis SET NX), which refuses a taken key and makes create() draw
+        # another. The question was a second round trip to Redis on every sign-in, with no effect.
+        return get_random_string(32, VALID_KEY_CHARS)

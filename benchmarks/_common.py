@@ -26,7 +26,7 @@ def bench_environment(name: str) -> dict[str, str]:
     env["SCHOOLID_LOG_LEVEL"] = "WARNING"
     if "DATABASE_URL" not in os.environ and answers("127.0.0.1", 5432):
         db = f"schoolid_bench_{name}"
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {db}"], check=True, capture_output=True)
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], check=True, capture_output=True)
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {db}"], check=True, capture_output=True)
         env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{db}"
     if "REDIS_URL" not in os.environ and answers("127.0.0.1", 6379):

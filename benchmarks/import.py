@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -102,7 +101,6 @@ def main() -> None:
     print(f"re-sync: {seconds:7.1f} s   (1 % of users.csv changed)   budget <= 20 s")
     rows, seconds = copy_rate(env, full / "users.csv")
     print(f"PostgreSQL COPY of the same people into an indexed person table: {rows / seconds:,.0f} rows/s ({seconds:.1f} s)")
-    del resource
 
 
 if __name__ == "__main__":

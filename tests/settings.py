@@ -46,3 +46,6 @@ CACHES["default"]["KEY_PREFIX"] = TEST_CACHE_PREFIX  # noqa: F405
 # Keep the real Argon2id parameters: the tests check them.
 ALLOWED_HOSTS = ["*"]
 LOGGING["root"]["level"] = os.environ.get("SCHOOLID_TEST_LOG_LEVEL", "WARNING")  # noqa: F405
+# The live server answers each request on its own thread; with persistent connections a thread kept
+# alive by an HTTP keep-alive would still hold the test database when pytest drops it.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

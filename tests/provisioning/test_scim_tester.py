@@ -107,7 +107,10 @@ def test_scim2_tester_finds_no_error(live_server):
     client.discover()
     _describe_value_domains(client.provider, classes=[tree["class_a1"].code, tree["class_a2"].code], school=tree["school_a"].code)
 
-    results = check_server(client)
+    try:
+        results = check_server(client)
+    finally:
+        http.close()
 
     problems = [r for r in results if r.status in (Status.ERROR, Status.CRITICAL)]
     assert not problems, "\n".join(f"{r.resource_type} {r.title}: {r.reason}" for r in problems)

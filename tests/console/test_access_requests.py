@@ -87,3 +87,20 @@ def test_another_school_cannot_review(school):
     item.refresh_from_db()
     assert item.status == "pending"
     assert AuditEvent.objects.filter(action="scope.denied", actor=other.user_code).exists()
+
+
+def test_a_young_pupil_approved_gets_no_activation_link(school, smtp):
+    """Age rules (issue 6 item 5): under the profile's threshold the approval sends no link the pupil
+    could not use; the requester is told who gives access. ASVS v5 16.2.1 (the decision is audited)."""
+    t, secretary, _other, _pupil = school
+    young = f.account("student", t["class_a1"], birth_date=datetime.date.today() - datetime.timedelta(days=9 * 365))
+    ask(Client(), t["school_a"].code, national_id=young.person.national_id, email="kid@example.org")
+    item = AccessRequest.objects.get()
+    console = f.staff_client(secretary)
+    console.post("/console/access-requests/", {"request": item.pk, "decision": "approve"})
+    item.refresh_from_db()
+    assert item.status == "approved"
+    mail = next(c for rcpt, c in smtp.messages if rcpt == ["kid@example.org"])
+    assert "/activate/" not in mail
+    event = AuditEvent.objects.get(action="access_request.approved")
+    assert event.detail["activation_link"] is False and event.detail["reason"] == "under_age_threshold"

@@ -96,6 +96,18 @@ def approve(actor: Account, item: AccessRequest, *, request=None) -> None:
             status=AccessRequest.Status.APPROVED, matched_person=person, decided_by=actor, decided_at=timezone.now()
         ) != 1:
             raise RegisterError("status", _("This request was already answered."))
+        from schoolid.flows.age_rules import refusal_for_activation
+
+        refusal = refusal_for_activation(account)
+        if refusal:
+            # Age rules (issue 6 item 5): no activation link the holder could not use. A young pupil is
+            # given access by a parent (family page) or by the school; the requester is told so.
+            _tell(item, _("Your school approved your SchoolID request"),
+                  _("Your school approved your request. A parent gives you access from their family page in SchoolID, "
+                    "or your school gives you a one-time password."))
+            record_event("access_request.approved", "success", actor=actor, target=account, request=request, org_unit=item.school,
+                         detail={"request": item.pk, "activation_link": False, "reason": refusal})
+            return
         if item.email and not person.email:
             Person.objects.filter(pk=person.pk).update(email=item.email, email_verified=False)
         now = timezone.now()

@@ -4,7 +4,6 @@ import random
 
 import phonenumbers
 import pytest
-from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -362,10 +362,10 @@ class Merge:
             FROM stage_agent x JOIN {PERSON} u ON u.sourced_id = x.sid JOIN {PERSON} g ON g.sourced_id = x.agent_sid
               JOIN stage_pr ru ON ru.person_id = u.id JOIN stage_pr rg ON rg.person_id = g.id
             WHERE (ru.g = 1 AND rg.s = 1) OR (ru.s = 1 AND rg.g = 1)""")
-        self._report("users.csv", "agentSourcedIds", _("Unknown agent, or not a guardian and student pair."), f"""
+        self.stage.index("stage_link", "line, agent_sid")
+        self._report("users.csv", "agentSourcedIds", _("Unknown agent, or not a guardian and student pair."), """
             SELECT x.line, x.sid FROM stage_agent x WHERE NOT EXISTS (
                 SELECT 1 FROM stage_link l WHERE l.line = x.line AND l.agent_sid = x.agent_sid)""")
-        self.stage.index("stage_link", "line, agent_sid")
         self.stage.index("stage_link", "guardian_id, student_id")
         # A link a teacher proposed and the register now states is confirmed.
         self.counts["links_confirmed"] = self.sql(f"""

@@ -339,3 +339,16 @@ def test_rows_checked_in_small_batches_give_the_same_result(or12, settings):
     found = [(p.file, p.line, p.field) for p in result.problems if p.file == "users.csv"]
     assert found == [("users.csv", 8, "userMasterIdentifier"), ("users.csv", 9, "sms"), ("users.csv", 10, "userMasterIdentifier")]
     assert Person.objects.get(national_id="14230260121").sourced_id == "u-ola"  # first holder kept
+
+
+def test_a_bulk_file_ends_only_roles_of_people_it_manages(or12):
+    """Register roles of people this register never sent (no sourcedId: made by staff, a demo, another
+    tool) are not its to end."""
+    t = f.org_tree()
+    other = f.account("teacher", t["school_a"])
+    RoleAssignment.objects.filter(account=other).update(source="register")
+    import_oneroster(or12)
+    rewrite(or12, "roles.csv", lambda rows: [r for r in rows if r["sourcedId"] != "r6"])
+    result = import_oneroster(or12)
+    assert result.counts["roles_ended"] == 1
+    assert RoleAssignment.objects.current().filter(account=other).count() == 1

@@ -328,6 +328,8 @@ class Merge:
                     UPDATE {ASSIGN} SET valid_until = %s
                     WHERE source = 'register' AND valid_until IS NULL {only_staged}
                       AND EXISTS (SELECT 1 FROM {ORG} o WHERE o.id = {ASSIGN}.org_unit_id AND {kind_test})
+                      AND EXISTS (SELECT 1 FROM {ACCOUNT} a JOIN {PERSON} p ON p.id = a.person_id
+                                  WHERE a.id = {ASSIGN}.account_id AND p.sourced_id IS NOT NULL)
                       AND NOT EXISTS (SELECT 1 FROM stage_want w WHERE w.account_id = {ASSIGN}.account_id AND w.role = {ASSIGN}.role
                                       AND w.org_id = {ASSIGN}.org_unit_id)""", [now])
             else:

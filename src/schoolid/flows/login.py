@@ -18,7 +18,7 @@ from schoolid.accounts import throttle
 from schoolid.accounts.models import STAFF_ROLES, Account
 from schoolid.accounts.passwords import requires_second_factor
 from schoolid.accounts.selectors import find_account_by_identifier, identifier_key
-from schoolid.accounts.services import attempt_failed, attempt_succeeded, reserve_attempt, set_password, throttled_answer
+from schoolid.accounts.services import attempt_failed, attempt_succeeded, reserve_attempt, set_password, signed_in, throttled_answer
 from schoolid.audit.services import client_ip, record_event
 from schoolid.core.profiles import current_profile
 from schoolid.credentials import totp
@@ -187,8 +187,7 @@ def finish(request, account: Account, amr: list[str]) -> Outcome:
     The audit event is written before the session exists."""
     request.session.pop(FLOW_KEY, None)
     now = int(time.time())
-    attempt_succeeded(account, last_login=True)
-    record_event("signin", "success", actor=account, target=account, request=request, detail={"factor": "+".join(amr)})
+    signed_in(account, request=request, factor="+".join(amr))
     login(request, account, backend="schoolid.accounts.backends.AccountBackend")
     request.session.update({"auth_at": now, "seen_at": now, "amr": amr})
     return Outcome("ok", account=account)

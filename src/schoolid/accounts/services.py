@@ -58,6 +58,20 @@ def end_role(assignment: RoleAssignment) -> None:
     RoleAssignment.objects.filter(pk=assignment.pk, valid_until__isnull=True).update(valid_until=timezone.now())
 
 
+def disable_accounts(account_ids) -> int:
+    """Disable these accounts; a disabled account keeps no session anywhere, so the session epoch
+    changes with the status (one fresh value serves them all: the session hash also covers the id)."""
+    return Account.objects.filter(pk__in=account_ids).exclude(status=Account.Status.DISABLED).update(
+        status=Account.Status.DISABLED, session_epoch=new_session_epoch())
+
+
+def enable_accounts(account_ids) -> int:
+    """Undo disable_accounts(): active again if the account was ever activated, else not activated."""
+    disabled = Account.objects.filter(pk__in=account_ids, status=Account.Status.DISABLED)
+    return (disabled.filter(activated_at__isnull=False).update(status=Account.Status.ACTIVE)
+            + disabled.filter(activated_at__isnull=True).update(status=Account.Status.NOT_ACTIVATED))
+
+
 def set_password(account: Account, raw_password: str, *, activate: bool = True, end_other_sessions: bool = True) -> None:
     """Store a new chosen password (callers check the password policy first). By default every
     session of the account ends; callers keep the current one with update_session_auth_hash."""

@@ -6,6 +6,7 @@ when the register changed it since the last import and that change is newer than
 """
 from __future__ import annotations
 
+import datetime
 import logging
 import secrets
 import time
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
+from schoolid.accounts.services import disable_accounts, enable_accounts
 from schoolid.accounts.user_codes import generate_user_codes
 from schoolid.audit.services import record_event
 from schoolid.provisioning.report import Problem
@@ -193,32 +195,43 @@ class Merge:
 
     # -- accounts switched off and on by the register ---------------------------------------
     def apply_enabled(self) -> None:
-        disabled = self.rows(f"""
-            SELECT a.id, a.user_code FROM {ACCOUNT} a JOIN {PERSON} p ON p.id = a.person_id JOIN stage_person s ON s.sid = p.sourced_id
-            WHERE NOT s.enabled AND NOT s.deleted AND a.status <> 'disabled'""")
-        self._disable([row[0] for row in disabled], "provisioning.account_disabled", "enabled_user_false")
+        self._disable([row[0] for row in self.rows(f"""
+            SELECT a.id FROM {ACCOUNT} a JOIN {PERSON} p ON p.id = a.person_id JOIN stage_person s ON s.sid = p.sourced_id
+            WHERE NOT s.enabled AND NOT s.deleted AND a.status <> 'disabled'""")], "enabled_user_false")
         self._reenable(f"""SELECT a.id FROM {ACCOUNT} a JOIN {PERSON} p ON p.id = a.person_id JOIN stage_person s ON s.sid = p.sourced_id
                            JOIN {RECORD} r ON r.person_id = p.id
                            WHERE s.enabled AND NOT s.deleted AND a.status = 'disabled' AND r.disabled_at IS NOT NULL""")
 
-    def _disable(self, account_ids: list[int], action: str, reason: str) -> None:
-        from schoolid.accounts.models import Account, new_session_epoch
+    def _audit_each(self, account_ids: list[int], action: str, **detail) -> None:
+        """One audit event per account, as for any change to an account; `detail` values may be a
+        dict by account id."""
+        from schoolid.accounts.models import Account
 
-        for account in Account.objects.filter(pk__in=account_ids).select_related("person"):
-            Account.objects.filter(pk=account.pk).update(status=Account.Status.DISABLED, session_epoch=new_session_epoch())
-            self.sql(f"UPDATE {RECORD} SET disabled_at = %s WHERE person_id = %s", [self.now, account.person_id])
-            record_event(action, "success", actor=self.actor or "register", target=account, request=self.request, detail={"reason": reason})
+        for account in Account.objects.filter(pk__in=account_ids):
+            record_event(action, "success", actor=self.actor or "register", target=account, request=self.request,
+                         detail={k: (v.get(account.pk) if isinstance(v, dict) else v) for k, v in detail.items()})
+
+    def _mark_records(self, column: str, value, account_ids: list[int]) -> None:
+        self.stage.create("stage_ids", "id bigint")
+        self.stage.load("stage_ids", ("id",), ((pk,) for pk in account_ids))
+        self.sql(f"UPDATE {RECORD} SET {column} = %s WHERE person_id IN (SELECT a.person_id FROM {ACCOUNT} a JOIN stage_ids i ON i.id = a.id)",
+                 [value])
+
+    def _disable(self, account_ids: list[int], reason: str) -> None:
+        if not account_ids:
+            return
+        disable_accounts(account_ids)
+        self._mark_records("disabled_at", self.now, account_ids)
+        self._audit_each(account_ids, "provisioning.account_disabled", reason=reason)
         self.counts["accounts_disabled"] += len(account_ids)
 
     def _reenable(self, select_ids: str) -> None:
-        from schoolid.accounts.models import Account
-
         ids = [row[0] for row in self.rows(select_ids)]
-        for account in Account.objects.filter(pk__in=ids):
-            status = Account.Status.ACTIVE if account.has_usable_password() else Account.Status.NOT_ACTIVATED
-            Account.objects.filter(pk=account.pk).update(status=status)
-            self.sql(f"UPDATE {RECORD} SET disabled_at = NULL WHERE person_id = %s", [account.person_id])
-            record_event("provisioning.account_enabled", "success", actor=self.actor or "register", target=account, request=self.request)
+        if not ids:
+            return
+        enable_accounts(ids)
+        self._mark_records("disabled_at", None, ids)
+        self._audit_each(ids, "provisioning.account_enabled")
         self.counts["accounts_enabled"] += len(ids)
 
     # -- presence, grace period, deactivation ----------------------------------------------
@@ -248,27 +261,25 @@ class Merge:
 
     def apply_grace(self) -> None:
         """After the grace period a missing person's register roles end; later the account is disabled."""
-        import datetime
-
         now = self.now
         grace = now - datetime.timedelta(days=settings.SCHOOLID_SYNC_GRACE_DAYS)
         disable = now - datetime.timedelta(days=settings.SCHOOLID_SYNC_DISABLE_DAYS)
-        due = self.rows(f"""SELECT a.id, r.person_id FROM {RECORD} r JOIN {ACCOUNT} a ON a.person_id = r.person_id
-                            WHERE r.missing_since IS NOT NULL AND r.missing_since <= %s AND r.deactivated_at IS NULL""", [grace])
+        due = [row[0] for row in self.rows(f"""SELECT a.id FROM {RECORD} r JOIN {ACCOUNT} a ON a.person_id = r.person_id
+                                               WHERE r.missing_since IS NOT NULL AND r.missing_since <= %s AND r.deactivated_at IS NULL""",
+                                           [grace])]
         if due:
-            from schoolid.accounts.models import Account
-
-            for account_id, person_id in due:
-                ended = self.sql(f"UPDATE {ASSIGN} SET valid_until = %s WHERE account_id = %s AND source = 'register' AND valid_until IS NULL",
-                                 [now, account_id])
-                self.sql(f"UPDATE {RECORD} SET deactivated_at = %s WHERE person_id = %s", [now, person_id])
-                record_event("provisioning.person_deactivated", "success", actor=self.actor or "register",
-                             target=Account.objects.get(pk=account_id), request=self.request, detail={"roles_ended": ended})
+            self.stage.create("stage_due", "id bigint")
+            self.stage.load("stage_due", ("id",), ((pk,) for pk in due))
+            open_roles = "source = 'register' AND valid_until IS NULL AND account_id IN (SELECT id FROM stage_due)"
+            ended = dict(self.rows(f"SELECT account_id, count(*) FROM {ASSIGN} WHERE {open_roles} GROUP BY account_id"))
+            self.sql(f"UPDATE {ASSIGN} SET valid_until = %s WHERE {open_roles}", [now])
+            self._mark_records("deactivated_at", now, due)
+            self._audit_each(due, "provisioning.person_deactivated", roles_ended={pk: ended.get(pk, 0) for pk in due})
             self.counts["people_deactivated"] = len(due)
-        to_disable = [row[0] for row in self.rows(f"""
+        self._disable([row[0] for row in self.rows(f"""
             SELECT a.id FROM {RECORD} r JOIN {ACCOUNT} a ON a.person_id = r.person_id
-            WHERE r.missing_since IS NOT NULL AND r.missing_since <= %s AND r.disabled_at IS NULL AND a.status <> 'disabled'""", [disable])]
-        self._disable(to_disable, "provisioning.account_disabled", "missing_from_register")
+            WHERE r.missing_since IS NOT NULL AND r.missing_since <= %s AND r.disabled_at IS NULL AND a.status <> 'disabled'""", [disable])],
+            "missing_from_register")
 
     # -- roles and enrolments -----------------------------------------------------------------
     def merge_roles(self) -> None:

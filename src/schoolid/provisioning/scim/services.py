@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from schoolid.accounts.models import Account, RoleAssignment, new_session_epoch
-from schoolid.accounts.services import assign_role, create_account, end_role
+from schoolid.accounts.models import Account, RoleAssignment
+from schoolid.accounts.services import assign_role, create_account, disable_accounts, enable_accounts, end_role
 from schoolid.accounts.user_codes import normalize_user_code
 from schoolid.audit.services import record_event
 from schoolid.core.digits import clean_text
@@ -289,16 +289,11 @@ def _set_roles(token: ScimToken, account: Account, wanted: list[tuple[str, OrgUn
 
 
 def _set_active(account: Account, active: bool) -> bool:
-    if active and account.status == Account.Status.DISABLED:
-        account.status = Account.Status.ACTIVE if account.activated_at else Account.Status.NOT_ACTIVATED
-        account.save(update_fields=["status"])
-        return True
-    if not active and account.status != Account.Status.DISABLED:
-        # A disabled account keeps no session anywhere.
-        account.status, account.session_epoch = Account.Status.DISABLED, new_session_epoch()
-        account.save(update_fields=["status", "session_epoch"])
-        return True
-    return False
+    if active == (account.status != Account.Status.DISABLED):
+        return False
+    (enable_accounts if active else disable_accounts)([account.pk])
+    account.refresh_from_db(fields=["status", "session_epoch"])
+    return True
 
 
 def _copy_person(person: Person, built: Person, fields: list[str]) -> None:

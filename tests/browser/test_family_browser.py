@@ -7,25 +7,14 @@ import time
 from playwright.sync_api import expect
 import re
 
-import pyotp
 import pytest
 
 from schoolid.directory.models import OrgUnit
 from tests import factories as f
+from tests.browser.pages import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("browser")]
 PASSWORD = "maple river lantern quietly"
-
-
-def sign_in(page, base, identifier, password, seed=None):
-    page.goto(f"{base}/signin/")
-    page.fill("#id_identifier", identifier)
-    page.fill("#id_password", password)
-    page.click("#signin-submit")
-    if seed:
-        page.fill("#id_code", pyotp.TOTP(seed).now())
-        page.click("#code-submit")
-    page.wait_for_url(f"{base}/account/")
 
 
 def test_link_proposed_by_a_class_teacher_and_confirmed_by_the_parent(chromium_browser, live_server, smtp):

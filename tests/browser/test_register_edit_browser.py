@@ -4,26 +4,15 @@ field by field, nothing saved); a class teacher fills in a guardian's missing e-
 Security requirements: ASVS v5 8.2.2 (a class teacher gets the contact fields only); ASVS v5 16.3.1 (every
 change audited); NIST §4.2.1.2 (an edited contact stays unconfirmed); ASVS v5 6.3.3 (staff pass a second step).
 """
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from schoolid.audit.models import AuditEvent
 from schoolid.directory.models import Person
 from tests import factories as f
+from tests.browser.pages import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("browser")]
-
-
-def sign_in(page, base, identifier, password, seed=None):
-    page.goto(f"{base}/signin/")
-    page.fill("#id_identifier", identifier)
-    page.fill("#id_password", password)
-    page.click("#signin-submit")
-    if seed:
-        page.fill("#id_code", pyotp.TOTP(seed).now())
-        page.click("#code-submit")
-    page.wait_for_url(f"{base}/account/")
 
 
 def wrong_check_digit(value: str) -> str:

@@ -2,12 +2,12 @@
 import shutil
 from pathlib import Path
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from schoolid.core.profiles import load_profile
 from tests import factories as f
+from tests.browser.pages import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("browser")]
 DATA = Path(__file__).resolve().parents[1] / "provisioning" / "data" / "or12"
@@ -22,13 +22,7 @@ def test_sync_now_and_the_report(chromium_browser, live_server, settings, tmp_pa
     principal = f.account("principal", t["school_a"], password="principal pass 1234", email="dyrektor@sp1.edu.pl", email_verified=True)
     seed = f.enrol_totp(principal)
     page = chromium_browser.new_context(locale="en-US").new_page()
-    page.goto(f"{live_server.url}/signin/")
-    page.fill("#id_identifier", principal.display_code)
-    page.fill("#id_password", "principal pass 1234")
-    page.click("#signin-submit")
-    page.fill("#id_code", pyotp.TOTP(seed).now())
-    page.click("#code-submit")
-    page.wait_for_url(f"{live_server.url}/account/")
+    sign_in(page, live_server.url, principal.display_code, "principal pass 1234", seed)
     page.goto(f"{live_server.url}/console/")
     page.click("#sync-link")
     expect(page.locator("#sync-runs")).to_contain_text("No sync has run yet.")

@@ -65,9 +65,10 @@ def _stored_hashes() -> dict[int, str]:
     return hashes
 
 
-def _skip_row_triggers() -> None:
-    """Bulk-load mode for this transaction, where the database role may use it (PostgreSQL superuser,
-    or `GRANT SET ON PARAMETER session_replication_role TO <role>`; see the README).
+def _bulk_load_mode() -> None:
+    """PostgreSQL settings for this transaction's bulk work: a larger work_mem, and no row triggers
+    where the database role may set that (a superuser, or `GRANT SET ON PARAMETER
+    session_replication_role TO <role>`; see the README).
 
     Every row the merge writes points at rows it has just joined to, so the per-row foreign-key checks
     PostgreSQL would run at commit (seven million of them for a million people, half a minute) prove
@@ -118,22 +119,23 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
         with transaction.atomic():
             run = ImportRun.objects.create(source=str(path)[:500], format=f"oneroster-{dataset.version}",
                                            mode=dataset.mode("users.csv"), dry_run=dry_run, actor=actor)
-            _skip_row_triggers()
+            _bulk_load_mode()
             # A file identical to the one the last successful import applied holds nothing new.
             last = ImportRun.objects.filter(status=ImportRun.Status.SUCCEEDED, dry_run=False).exclude(pk=run.pk).order_by("-id").first()
             unchanged = {name for name, fingerprint in dataset.fingerprints.items()
                          if last and last.file_hashes.get(name) == fingerprint}
             tree_files = {name for name in ("orgs.csv", "classes.csv") if dataset.present(name)}
             step("orgs")
-            if not tree_files <= unchanged or not tree_files:
+            tree_changed = bool(tree_files - unchanged)
+            if tree_changed:
                 OrgMerge(dataset, problems, counts, now).merge()
             users = UserStaging(dataset, stage, problems, counts)
             users.create_tables()
             step("users")
             users.stage_users({} if dataset.mode("users.csv") == "absent" else _stored_hashes())
-            step("roles")
+            step("demographics")
             # People new to the register (or back, or fixed since a refused row) need every file's rows.
-            skipped = set() if users.new_people or not tree_files <= unchanged else \
+            skipped = set() if users.new_people or tree_changed else \
                 unchanged & {"roles.csv", "enrollments.csv", "demographics.csv"}
             if "demographics.csv" not in skipped:
                 users.stage_demographics()

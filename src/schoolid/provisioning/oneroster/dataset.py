@@ -70,7 +70,7 @@ class Dataset:
                 header = next(reader)
             except StopIteration:
                 return
-            except (csv.Error, UnicodeDecodeError) as exc:
+            except csv.Error as exc:
                 self.problems.append(Problem(name, 1, "", _("The header cannot be read: %(error)s") % {"error": exc}))
                 return
             if any(_UNDECODABLE.search(h) for h in header):

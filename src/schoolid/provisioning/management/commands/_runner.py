@@ -8,7 +8,7 @@ from rich.table import Table
 from schoolid.provisioning.oneroster.dataset import DatasetError
 from schoolid.provisioning.services import COUNT_KEYS
 
-STEPS = {"orgs": "org units", "users": "users.csv", "roles": "roles and enrolments", "people": "people and accounts",
+STEPS = {"orgs": "org units", "users": "users.csv", "demographics": "demographics.csv", "roles": "roles and enrolments", "people": "people and accounts",
          "presence": "missing people and grace periods"}
 
 

@@ -66,19 +66,13 @@ def _stored_hashes() -> dict[int, str]:
 
 
 def _bulk_load_mode() -> None:
-    """PostgreSQL settings for this transaction's bulk work: a larger work_mem, and no row triggers
-    where the database role may set that (a superuser, or `GRANT SET ON PARAMETER
-    session_replication_role TO <role>`; see the README).
+    """No row triggers for this transaction, where the PostgreSQL role may set that (a superuser, or
+    `GRANT SET ON PARAMETER session_replication_role TO <role>`; see the README).
 
     Every row the merge writes points at rows it has just joined to, so the per-row foreign-key checks
     PostgreSQL would run at commit (seven million of them for a million people, half a minute) prove
     nothing. `SET LOCAL` ends with the transaction; without the privilege the import runs the checks."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        # The merge sorts and hashes a million rows at a time; the default 4 MB sends that to disk.
-        cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.SCHOOLID_IMPORT_WORK_MEM])
-    if not settings.SCHOOLID_IMPORT_SKIP_ROW_TRIGGERS:
+    if connection.vendor != "postgresql" or not settings.SCHOOLID_IMPORT_SKIP_ROW_TRIGGERS:
         return
     try:
         with transaction.atomic():

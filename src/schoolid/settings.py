@@ -250,7 +250,6 @@ SCHOOLID_IMPORT_MAX_BYTES = env_int("SCHOOLID_IMPORT_MAX_BYTES", 4 * 1024**3)
 # PostgreSQL bulk-load mode for imports (skips per-row foreign-key triggers; needs the privilege to set
 # session_replication_role, else the import simply runs them).
 SCHOOLID_IMPORT_SKIP_ROW_TRIGGERS = env_bool("SCHOOLID_IMPORT_SKIP_ROW_TRIGGERS", True)
-SCHOOLID_IMPORT_BATCH = env_int("SCHOOLID_IMPORT_BATCH", 4000)  # users.csv rows checked together
 SCHOOLID_SYNC_LOCK_SECONDS = env_int("SCHOOLID_SYNC_LOCK_SECONDS", 2 * 3600)
 SCHOOLID_IMPORT_MAX_STORED_PROBLEMS = env_int("SCHOOLID_IMPORT_MAX_STORED_PROBLEMS", 100000)
 SCHOOLID_REPORT_DIR = Path(os.environ.get("SCHOOLID_REPORT_DIR", VAR_DIR / "reports"))

@@ -332,15 +332,6 @@ def test_an_unchanged_roles_file_still_gives_roles_to_people_new_in_this_run(or1
 
 
 
-def test_rows_checked_in_small_batches_give_the_same_result(or12, settings):
-    settings.SCHOOLID_IMPORT_BATCH = 2
-    result = import_oneroster(or12)
-    assert result.counts["people_created"] == 6
-    found = [(p.file, p.line, p.field) for p in result.problems if p.file == "users.csv"]
-    assert found == [("users.csv", 8, "userMasterIdentifier"), ("users.csv", 9, "sms"), ("users.csv", 10, "userMasterIdentifier")]
-    assert Person.objects.get(national_id="14230260121").sourced_id == "u-ola"  # first holder kept
-
-
 def test_a_bulk_file_ends_only_roles_of_people_it_manages(or12):
     """Register roles of people this register never sent (no sourcedId: made by staff, a demo, another
     tool) are not its to end."""

@@ -108,21 +108,10 @@ class UserStaging:
         # National IDs of the rows checked in this run; an unchanged row's number is in the register
         # already, so a clash with it is found in SQL (Merge.check_people).
         numbers: set[int] = set()
-        # Rows to check are gathered in batches and checked together (a function call per batch, not
-        # per row), in order.
-        pending: list[tuple] = []
-        batch_size = settings.SCHOOLID_IMPORT_BATCH
-
-        def checked(batch):
-            return list(zip(batch, self._check(batch))) if batch else []
-
         # The direct COPY is entered last so that it closes first, before the spooled ones load.
         with self.stage.writer("stage_role", ("line", "file", "sid", "role", "org_sid", "deleted"), spool=True) as role_out, \
                 self.stage.writer("stage_agent", ("line", "sid", "agent_sid"), spool=True) as agent_out, \
                 self.stage.writer("stage_person", self.PERSON_COLUMNS) as person_out:
-
-            def apply(item, staged):
-                self._apply_checked(item, staged, person_out, agent_out, role_out, numbers, stored_hashes)
 
             for line, row in self.dataset.rows("users.csv"):
                 sid = clean_text(row.get("sourcedId", ""))
@@ -145,13 +134,9 @@ class UserStaging:
                     self.counts["people_unchanged"] += 1
                     continue
                 agents = [a for a in (clean_text(a) for a in row.get("agentSourcedIds", "").split(",")) if a]
-                pending.append((line, sid, row, deleted, digest, key, agents))
-                if len(pending) >= batch_size:
-                    for item in checked(pending):
-                        apply(*item)
-                    pending = []
-            for item in checked(pending):
-                apply(*item)
+                item = (line, sid, row, deleted, digest, key, agents)
+                staged = self._person(line, sid, row, deleted, digest, key, ",".join(agents))
+                self._apply_checked(item, staged, person_out, agent_out, role_out, numbers, stored_hashes)
         if not self.agents_in_python:
             # PostgreSQL splits the agents column itself, faster than writing a row per agent here.
             with connection.cursor() as cursor:
@@ -160,9 +145,6 @@ class UserStaging:
         if self.dataset.mode("users.csv") == "bulk":
             # Absent from a bulk file: named by key, so the million present need not be staged.
             self.stage.load("stage_missing", ("skey",), ((_signed(k),) for k in stored_hashes.keys() - seen))
-
-    def _check(self, pending):
-        return [self._person(*item[:6], ",".join(item[6])) for item in pending]
 
     def _apply_checked(self, item, staged, person_out, agent_out, role_out, numbers, stored_hashes):
         line, sid, row, deleted, _digest, key, agents = item

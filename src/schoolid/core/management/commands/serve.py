@@ -1,5 +1,6 @@
 import gc
 import os
+import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -14,6 +15,10 @@ def _tune_worker(worker) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
+    # Password verification holds the interpreter lock for a whole hash (accounts/hashers.py). A
+    # thread waiting for the lock wakes every switch interval to ask for it, and each wake-up cut into
+    # the hash on this core; at 50 ms (default 5) a waiter sleeps through a hash.
+    sys.setswitchinterval(int(os.environ.get("SCHOOLID_SWITCH_INTERVAL_MS", "50")) / 1000)
 
 
 def serve(host: str, port: int, workers: int, threads: int) -> None:

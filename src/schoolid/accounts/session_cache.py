@@ -1,7 +1,8 @@
 """Sessions in the cache (Redis), written once at sign-in."""
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
-from django.utils.crypto import get_random_string
+
+from schoolid.core.randomness import get_random_string
 
 
 class SessionStore(CacheSessionStore):

@@ -5,7 +5,7 @@ on the database does not leave the core idle; the clients run on the other core.
 A sign-in is what a browser does: GET /signin/ (fresh session and CSRF token), POST the form, and
 receive the redirect to /account/. Budget (design.md): ratio ≥ 0.8.
 
-    python benchmarks/signin.py [--seconds 10] [--accounts 40]
+    python benchmarks/signin.py [--seconds 3] [--rounds 7] [--accounts 40]
 """
 import argparse
 import http.client
@@ -121,8 +121,8 @@ def one_signin(port: int, identifier: str) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of each web round and each bare round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each web round and each bare round")
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--post-only", action="store_true", help="diagnostic: count only the credential POST, not the page")
     parser.add_argument("--accounts", type=int, default=40)
     parser.add_argument("--port", type=int, default=8765)

@@ -11,7 +11,7 @@ from django.test import RequestFactory
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schoolid.accounts import session_cache
+from schoolid.accounts import session_cache, session_db
 from schoolid.core import randomness
 
 
@@ -59,6 +59,16 @@ def test_django_csrf_and_session_keys_use_it(monkeypatch):
     assert len(token) == csrf.CSRF_TOKEN_LENGTH and set(token) <= set(csrf.CSRF_ALLOWED_CHARS)
     assert calls == [csrf.CSRF_SECRET_LENGTH, csrf.CSRF_SECRET_LENGTH]  # the secret and its mask
     assert session_cache.get_random_string is randomness.get_random_string
+    assert session_db.get_random_string is randomness.get_random_string
+
+
+@pytest.mark.django_db
+def test_database_sessions_get_keys_from_it():
+    store = session_db.SessionStore()
+    store["owner"] = "someone"
+    store.create()
+    assert len(store.session_key) == 32 and set(store.session_key) <= set(VALID_KEY_CHARS)
+    assert session_db.SessionStore(store.session_key).load()["owner"] == "someone"
 
 
 def test_installed_at_start_up():

@@ -17,19 +17,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
 PASSWORD = "maple river lantern quietly"
 
 
+def _propose_link(browser, url, staff_account, password, seed, pupil, parent):
+    """A staff member proposes `parent` as the pupil's guardian in the console (seed 004)."""
+    staff = browser.new_context(locale="en-US").new_page()
+    sign_in(staff, url, staff_account.person.national_id, password, seed)
+    staff.goto(f"{url}/console/people/{pupil.user_code}/")
+    staff.fill("#guardian-national-id", parent.person.national_id)
+    staff.click("#propose-guardian")
+    expect(staff.locator("#guardian-links")).to_contain_text("proposed")
+    staff.context.close()
+
+
 def test_link_proposed_by_a_class_teacher_and_confirmed_by_the_parent(chromium_browser, live_server, smtp):
     t = f.org_tree()
     teacher = f.account("class_teacher", t["class_a1"], password="teacher pass 123")
     seed = f.enrol_totp(teacher)
     pupil = f.account("student", t["class_a1"], given_name="Sara", family_name="Karimi")
     parent = f.account(password=PASSWORD, email="mother@example.org", email_verified=True)
-    staff = chromium_browser.new_context(locale="en-US").new_page()
-    sign_in(staff, live_server.url, teacher.person.national_id, "teacher pass 123", seed)
-    staff.goto(f"{live_server.url}/console/people/{pupil.user_code}/")
-    staff.fill("#guardian-national-id", parent.person.national_id)
-    staff.click("#propose-guardian")
-    expect(staff.locator("#guardian-links")).to_contain_text("proposed")
-    staff.context.close()
+    _propose_link(chromium_browser, live_server.url, teacher, "teacher pass 123", seed, pupil, parent)
     home = chromium_browser.new_context(locale="en-US").new_page()
     sign_in(home, live_server.url, parent.person.national_id, PASSWORD)
     home.click("#family-banner a")
@@ -83,13 +88,7 @@ def test_link_proposed_by_staff_and_rejected_by_the_parent(chromium_browser, liv
     seed = f.enrol_totp(secretary)
     pupil = f.account("student", t["class_a1"], given_name="Omid", family_name="Rahimi")
     parent = f.account(password=PASSWORD, email="father@example.org", email_verified=True)
-    staff = chromium_browser.new_context(locale="en-US").new_page()
-    sign_in(staff, live_server.url, secretary.person.national_id, "secretary pass 1", seed)
-    staff.goto(f"{live_server.url}/console/people/{pupil.user_code}/")
-    staff.fill("#guardian-national-id", parent.person.national_id)
-    staff.click("#propose-guardian")
-    expect(staff.locator("#guardian-links")).to_contain_text("proposed")
-    staff.context.close()
+    _propose_link(chromium_browser, live_server.url, secretary, "secretary pass 1", seed, pupil, parent)
     home = chromium_browser.new_context(locale="en-US").new_page()
     sign_in(home, live_server.url, parent.person.national_id, PASSWORD)
     expect(home.locator("#family-banner")).to_be_visible()

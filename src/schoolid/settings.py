@@ -189,7 +189,7 @@ PASSWORD_HASHERS = ["schoolid.accounts.hashers.SchoolArgon2Hasher"]
 ARGON2_MEMORY_KIB = env_int("SCHOOLID_ARGON2_MEMORY_KIB", 19 * 1024)
 ARGON2_TIME_COST = env_int("SCHOOLID_ARGON2_TIME_COST", 2)
 ARGON2_PARALLELISM = env_int("SCHOOLID_ARGON2_PARALLELISM", 1)
-# Passwords hashed at the same time by one server process (its other threads wait; see accounts/hashers.py).
+# New passwords hashed at the same time by one server process (its other threads wait; see accounts/hashers.py).
 # `schoolid serve` runs one process per core, so 1 keeps every core busy without two hashes sharing one.
 ARGON2_CONCURRENCY = env_int("SCHOOLID_ARGON2_CONCURRENCY", 1)
 

@@ -5,6 +5,7 @@ import math
 import string
 
 import pytest
+from django.contrib.sessions.backends import base as session_base
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.middleware import csrf
 from django.test import RequestFactory
@@ -59,7 +60,7 @@ def test_django_csrf_and_session_keys_use_it(monkeypatch):
     assert len(token) == csrf.CSRF_TOKEN_LENGTH and set(token) <= set(csrf.CSRF_ALLOWED_CHARS)
     assert calls == [csrf.CSRF_SECRET_LENGTH, csrf.CSRF_SECRET_LENGTH]  # the secret and its mask
     assert session_cache.get_random_string is randomness.get_random_string
-    assert session_db.get_random_string is randomness.get_random_string
+    assert session_base.get_random_string is randomness.get_random_string  # database sessions' keys
 
 
 @pytest.mark.django_db

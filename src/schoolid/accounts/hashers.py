@@ -12,9 +12,9 @@ logger = logging.getLogger(__name__)
 # Argon2 is ~20 ms of one core over 19 MiB of memory. Threads of one worker that hash at the same time
 # on the same core finish no sooner: they take turns, each evicting the other's memory from the caches,
 # and every hash costs 10–15 % more CPU (measured with 4 threads on one core). So a worker process
-# hashes ARGON2_CONCURRENCY passwords at a time (default 1; `serve` runs one process per core) and the
-# other threads wait their turn. It also bounds the memory that sign-ins can claim in one process.
-# The wait is the same for every answer (a wrong password, an unknown account): no timing signal.
+# hashes ARGON2_CONCURRENCY new passwords at a time (default 1; `serve` runs one process per core), and
+# the argon2-cffi fallback of verify below does the same. Verifying normally holds the interpreter
+# lock, which already makes it one at a time. The wait is the same for every answer: no timing signal.
 _slots: threading.BoundedSemaphore | None = None
 _slots_lock = threading.Lock()
 

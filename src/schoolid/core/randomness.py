@@ -27,7 +27,10 @@ def get_random_string(length: int, allowed_chars: str = crypto.RANDOM_STRING_CHA
 
 
 def use_for_django() -> None:
-    """Let Django's CSRF protection draw its secrets and masks here (it imported the function by name)."""
+    """Let Django's CSRF protection (secrets and masks) and session stores (keys) draw here; both
+    imported the function by name."""
+    from django.contrib.sessions.backends import base as session_base
     from django.middleware import csrf
 
     csrf.get_random_string = get_random_string
+    session_base.get_random_string = get_random_string

@@ -6,6 +6,9 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self):
-        from schoolid.core import randomness
+        from django.core.signals import request_started
+
+        from schoolid.core import randomness, threads
 
         randomness.use_for_django()
+        request_started.connect(threads.close_connections_when_thread_ends, dispatch_uid="schoolid-thread-connections")

@@ -1,9 +1,16 @@
 """Application threads that end close their database connections (core/threads.py).
 
-A server may end idle application threads (Granian does); Django's per-thread connection wrapper is a reference cycle,
+Granian ends idle application threads; Django's per-thread connection wrapper is a reference cycle,
 so without the closer the connection stays open until a full garbage collection."""
 import gc
+import json
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
 
 import pytest
 from django.db import DatabaseError, connection
@@ -44,3 +51,59 @@ def test_a_thread_that_ends_closes_its_connection_and_one_without_the_closer_doe
     finally:
         gc.enable()
         raws[False].close()
+
+
+def _open_connections(database: str) -> int:
+    out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
+                          f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}'"], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip())
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="counts PostgreSQL connections")
+def test_schoolid_serve_leaves_no_connection_behind_after_idle_threads_end(tmp_path):
+    """Under `schoolid serve`: busy, idle until Granian ends the threads, busy again. The connections
+    of ended threads are closed, so the count never grows past the threads of one process."""
+    database = f"schoolid_threads_{os.getpid()}"
+    base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", "-qc", f"CREATE DATABASE {database}"],
+                   check=True, capture_output=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update(DATABASE_URL=f"{base}/{database}", SCHOOLID_VAR_DIR=str(tmp_path), SCHOOLID_THREAD_IDLE_SECONDS="5",
+               DJANGO_SETTINGS_MODULE="schoolid.settings")
+    subprocess.run([sys.executable, "-m", "schoolid.cli", "migrate", "--verbosity", "0"], env=env, check=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "schoolid.cli", "serve", "--port", str(port), "--workers", "1", "--threads", "4"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def burst():
+        def get():
+            body = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).read())
+            assert body["database"]["ok"]
+
+        threads = [threading.Thread(target=get) for _ in range(24)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        counts = []
+        for _ in range(2):
+            burst()
+            counts.append(_open_connections(database))
+            time.sleep(7)  # the idle threads end after 5 s
+        burst()
+        counts.append(_open_connections(database))
+        assert counts[0] >= 1 and max(counts) <= 4, counts
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], capture_output=True)

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from schoolid.core.profiles import load_profile
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-VAR_DIR = Path(os.environ.get("SCHOOLID_VAR_DIR", Path.cwd() / "var")).resolve()
+VAR_DIR = Path(os.environ.get("SCHOOLID_VAR_DIR") or Path.cwd() / "var").resolve()  # empty counts as unset
 
 
 def env_bool(name: str, default: bool) -> bool:

@@ -179,3 +179,14 @@ def test_schoolid_serve_answers_health(tmp_path):
     # The server's own log lines are structured too.
     lines = [line for line in server.stderr.read().decode().splitlines() if line.strip()]
     assert lines and all(json.loads(line)["request_id"] for line in lines)
+
+
+def test_an_empty_var_dir_setting_means_the_default_not_the_working_directory(tmp_path):
+    """SCHOOLID_VAR_DIR="" (a shell variable that expanded to nothing) must not put the secret key in
+    the working directory."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
+    env["SCHOOLID_VAR_DIR"] = ""
+    out = subprocess.run([sys.executable, "-c", "import schoolid.settings as s; print(s.VAR_DIR)"], env=env, cwd=tmp_path,
+                         check=True, capture_output=True, text=True).stdout.strip()
+    assert out == str((tmp_path / "var").resolve())
+    assert not (tmp_path / "secret_key").exists()

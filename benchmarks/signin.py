@@ -1,7 +1,7 @@
 """Web password sign-ins per second per core, against the bare Argon2id verify rate, in one run.
 
-The server is one Granian worker process pinned to one core (taskset), with threads so that a request waiting
-on the database does not leave the core idle; the clients run on the other core.
+The server is one Granian worker process pinned to one core (taskset), with threads so that a request
+waiting on the database does not leave the core idle; the clients run on the other core.
 A sign-in is what a browser does: GET /signin/ (fresh session and CSRF token), POST the form, and
 receive the redirect to /account/. Budget (design.md): ratio ≥ 0.8.
 

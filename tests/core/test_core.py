@@ -150,32 +150,15 @@ def test_static_files_are_served(client):
 
 def test_schoolid_serve_answers_health(tmp_path):
     """`schoolid migrate` and `schoolid serve` on the embedded default (SQLite, no other service)."""
-    import socket
-    import time
-    import urllib.request
+    from tests.servers import migrate, serving
 
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env.update(SCHOOLID_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="schoolid.settings")
-    subprocess.run([sys.executable, "-m", "schoolid.cli", "migrate", "--verbosity", "0"], env=env, check=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "schoolid.cli", "serve", "--port", str(port), "--workers", "1"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        body = None
-        for _ in range(100):
-            try:
-                body = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).read())
-                break
-            except OSError:
-                time.sleep(0.1)
+    migrate(env)
+    with serving(env, "--workers", "1", stderr=subprocess.PIPE) as (server, _port, body):
         assert body is not None and body["status"] == "ok"
         assert body["database"]["backend"] == "sqlite" and body["cache"]["backend"] == "LocMemCache", body
         assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     # The server's own log lines are structured too.
     lines = [line for line in server.stderr.read().decode().splitlines() if line.strip()]
     assert lines and all(json.loads(line)["request_id"] for line in lines)

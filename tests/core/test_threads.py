@@ -5,17 +5,16 @@ so without the closer the connection stays open until a full garbage collection.
 import gc
 import json
 import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import connection
 
 from schoolid.core.threads import close_connections_when_thread_ends
+from tests.servers import migrate, serving
 
 
 def _is_closed(raw) -> bool:
@@ -70,40 +69,29 @@ def test_schoolid_serve_leaves_no_connection_behind_after_idle_threads_end(tmp_p
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env.update(DATABASE_URL=f"{base}/{database}", SCHOOLID_VAR_DIR=str(tmp_path), SCHOOLID_THREAD_IDLE_SECONDS="5",
                DJANGO_SETTINGS_MODULE="schoolid.settings")
-    subprocess.run([sys.executable, "-m", "schoolid.cli", "migrate", "--verbosity", "0"], env=env, check=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "schoolid.cli", "serve", "--port", str(port), "--workers", "1", "--threads", "4"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def burst():
-        def get():
-            body = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).read())
-            assert body["database"]["ok"]
-
-        threads = [threading.Thread(target=get) for _ in range(24)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        counts = []
-        for _ in range(2):
+        migrate(env)
+        with serving(env, "--workers", "1", "--threads", "4") as (_server, port, body):
+            assert body is not None
+
+            def burst():
+                def get():
+                    answer = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).read())
+                    assert answer["database"]["ok"]
+
+                threads = [threading.Thread(target=get) for _ in range(24)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+
+            counts = []
+            for _ in range(2):
+                burst()
+                counts.append(_open_connections(database))
+                time.sleep(7)  # the idle threads end after 5 s
             burst()
             counts.append(_open_connections(database))
-            time.sleep(7)  # the idle threads end after 5 s
-        burst()
-        counts.append(_open_connections(database))
-        assert counts[0] >= 1 and max(counts) <= 4, counts
+            assert counts[0] >= 1 and max(counts) <= 4, counts
     finally:
-        server.terminate()
-        server.wait(timeout=10)
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], capture_output=True)

@@ -22,8 +22,9 @@ def _tune_worker() -> None:
     sys.setswitchinterval(int(os.environ.get("SCHOOLID_SWITCH_INTERVAL_MS", "50")) / 1000)
 
 
-def _load_application(target: str):
-    """Runs in each worker process: the WSGI application, then the worker tuning above."""
+def _load_application(_target: str):
+    """Granian's target loader, run in each worker process: the WSGI application (the target string
+    given to Granian names the same object), then the worker tuning above."""
     from schoolid.wsgi import application
 
     _tune_worker()

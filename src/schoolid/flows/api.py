@@ -43,7 +43,20 @@ class CodeIn(Schema):
 
 
 class PasswordIn(Schema):
-    new_password: str
+    new_password: str = ""
+    # The secret handed to whoever proved the contact (the code or link answer); nobody else finishes.
+    binding: str = ""
+
+
+class LinkIn(Schema):
+    token: str
+
+
+class ProvenOut(Schema):
+    flow: str
+    state: str
+    detail: str
+    binding: str
 
 
 class RecoveryDone(Schema):
@@ -92,22 +105,49 @@ def start_recovery(request, body: RecoveryIn):
     return Status(202, FlowOut(flow=flow_id, state="sent", detail=SENT))
 
 
-@router.post("/recovery/{flow_id}/code", response={200: FlowOut, 400: Problem, 403: Problem, 404: Problem, 429: Problem}, summary="Prove recovery with the SMS code")
+def _proven_out(request, flow: Flow) -> ProvenOut:
+    # The binding goes to this client only; it is not kept in any cookie session.
+    request.session.pop(recovery.FLOW_SESSION_KEY, None)
+    binding = request.session.pop(recovery.BINDING_SESSION_KEY)
+    return ProvenOut(flow=str(flow.pk), state=flow.state, detail="proven", binding=binding)
+
+
+NOT_PROVEN = "prove the recovery first (code, link or security question)"
+
+
+def _proven_recovery_flow(flow_id: str, binding: str) -> Flow:
+    """The flow, if `binding` is what its prover was given; otherwise the same 409 as an unproven one."""
+    flow = _recovery_flow(flow_id)
+    if flow.state not in (Flow.State.PROVEN, Flow.State.NEEDS_ANSWER) or not recovery.holds_proof(flow, binding[:100]):
+        raise HttpError(409, NOT_PROVEN)
+    return flow
+
+
+@router.post("/recovery/{flow_id}/code", response={200: ProvenOut, 400: Problem, 403: Problem, 404: Problem, 429: Problem}, summary="Prove recovery with the SMS code")
 def recovery_code(request, flow_id: str, body: CodeIn):
     flow = _recovery_flow(flow_id)
     result, retry_after = recovery.prove_by_code(request, flow, body.code[:16])
     if result == "ok":
-        return Status(200, FlowOut(flow=str(flow.pk), state=flow.state, detail="proven"))
+        return Status(200, _proven_out(request, flow))
     if result == "invalid":
         return Status(400, Problem(detail="the code is not correct or has expired"))
     return Status(429 if result == "throttled" else 403, Problem(detail=result))
 
 
-@router.post("/recovery/{flow_id}/password", response={200: RecoveryDone, 400: Problem, 404: Problem, 409: Problem}, summary="Finish recovery with a new password")
+@router.post("/recovery/link", response={200: ProvenOut, 410: Problem}, summary="Prove recovery with the e-mailed link's token (opened in the app)")
+def recovery_link(request, body: LinkIn):
+    flow = recovery.prove_by_link(request, body.token[:100])
+    if flow is None:
+        return Status(410, Problem(detail="the link is not valid any more"))
+    return Status(200, _proven_out(request, flow))
+
+
+@router.post("/recovery/{flow_id}/password", response={200: RecoveryDone, 400: Problem, 404: Problem, 409: Problem},
+             summary="Finish recovery with a new password (the binding from the proof is needed)")
 def recovery_password(request, flow_id: str, body: PasswordIn):
-    flow = _recovery_flow(flow_id)
+    flow = _proven_recovery_flow(flow_id, body.binding)
     if flow.state != Flow.State.PROVEN:
-        return Status(409, Problem(detail="prove the recovery first (code, link or security question)"))
+        return Status(409, Problem(detail=NOT_PROVEN))
     kind, login = recovery.login_of(flow)
     if flow.need == "login":
         recovery.complete(request, flow, None)
@@ -303,6 +343,7 @@ class QuestionIn(Schema):
 
 class AnswerIn(Schema):
     answer: str
+    binding: str = ""
 
 
 class QuestionOut(Schema):
@@ -337,29 +378,29 @@ def set_security_question(request, body: QuestionIn):
 
 
 @router.get("/recovery/{flow_id}/question", include_in_schema=LEGACY_KBA, response={200: QuestionOut, 404: Problem, 409: Problem}, summary="Legacy option only: the question after the code")
-def recovery_question(request, flow_id: str):
+def recovery_question(request, flow_id: str, binding: str = ""):
     from schoolid.accounts import security_questions
 
     if not security_questions.enabled():
         return Status(404, Problem(detail="not offered"))
-    flow = _recovery_flow(flow_id)
+    flow = _proven_recovery_flow(flow_id, binding)
     if flow.state != Flow.State.NEEDS_ANSWER:
         return Status(409, Problem(detail="no question is pending"))
     answer = security_questions.SecurityAnswer.objects.filter(account=flow.account).first()
     return Status(200, QuestionOut(question=str(security_questions.QUESTIONS[answer.question])))
 
 
-@router.post("/recovery/{flow_id}/question", include_in_schema=LEGACY_KBA, response={200: FlowOut, 400: Problem, 403: Problem, 404: Problem, 409: Problem, 429: Problem},
+@router.post("/recovery/{flow_id}/question", include_in_schema=LEGACY_KBA, response={200: ProvenOut, 400: Problem, 403: Problem, 404: Problem, 409: Problem, 429: Problem},
              summary="Legacy option only: answer the question")
 def recovery_answer(request, flow_id: str, body: AnswerIn):
     from schoolid.accounts import security_questions
 
     if not security_questions.enabled():
         return Status(404, Problem(detail="not offered"))
-    flow = _recovery_flow(flow_id)
+    flow = _proven_recovery_flow(flow_id, body.binding)
     if flow.state != Flow.State.NEEDS_ANSWER:
         return Status(409, Problem(detail="no question is pending"))
     result, _retry = recovery.answer_question(request, flow, body.answer[:200])
     if result != "ok":
         return _refusal(result)
-    return Status(200, FlowOut(flow=str(flow.pk), state=flow.state, detail="proven"))
+    return Status(200, ProvenOut(flow=str(flow.pk), state=flow.state, detail="proven", binding=body.binding))

@@ -6,6 +6,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from schoolid.directory.models import Person
+from schoolid.flows.models import LinkToken
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,7 +45,7 @@ def test_email_change_needs_the_password_and_stays_pending_until_confirmed(paren
     newest = link_to(smtp, "new@example.org")
     assert newest != first
     assert Client().get(first).status_code == 410
-    confirmed = Client().get(newest)
+    confirmed = client.get(newest)
     assert confirmed.status_code == 200 and confirmed["Referrer-Policy"] == "no-referrer"
     person = Person.objects.get(pk=parent.person_id)
     assert person.email == "new@example.org" and person.email_verified
@@ -79,3 +80,23 @@ def test_invalid_numbers_say_why(parent):
     client = signed_in(parent)
     html = client.post("/account/phone/", {"new_mobile": "12", "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'class="error field-error"' in html
+
+
+def test_email_change_is_not_confirmed_by_whoever_owns_the_address(parent, smtp):
+    """Issue 11 item 1; ASVS v5 7.5.1, 6.3.7; NIST §4.2.1.2 (addresses verified before use): an attacker,
+    signed in to their own account, asks for the victim's address; the victim opens the genuine link in
+    their own browser (signed out, or signed in to their own account). The attacker's account does not
+    get the victim's address. (Old code: any browser opening the link confirmed it.) The requester,
+    signed in, confirms with the same link."""
+    t = f.org_tree()
+    victim = f.account("guardian", t["school_a"], password=PASSWORD, email="victim@example.org", email_verified=True)
+    attacker = signed_in(parent)
+    assert attacker.post("/account/email/", {"new_email": "victim@example.org", "password": PASSWORD}).status_code == 302
+    link = link_to(smtp, "victim@example.org")
+    signed_out = Client().get(link)
+    assert signed_out.status_code == 302 and signed_out["Location"].startswith("/signin/?next=")
+    other = signed_in(victim).get(link)
+    assert other.status_code == 403
+    assert Person.objects.get(pk=parent.person_id).email == "old@example.org"
+    # Neither visit spent the link (the requester's own signed-in visit confirms: the test above).
+    assert LinkToken.objects.get(purpose="email_change").used_at is None

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -134,8 +135,13 @@ def change_email(request):
 
 @never_cache
 def confirm_email(request, token: str):
-    account = contact_change.confirm_email(request, token)
-    if account is None:
+    result, account = contact_change.confirm_email(request, token)
+    if result == "sign_in" and not request.user.is_authenticated:
+        # Signed in to the account that asked, the same link confirms.
+        response = redirect(reverse("signin") + "?" + urlencode({"next": request.path}))
+    elif result == "sign_in":
+        response = render(request, "flows/link_other_account.html", status=403)
+    elif account is None:
         response = render(request, "flows/link_invalid.html", {"again_url": reverse("change-email")}, status=410)
     else:
         response = render(request, "accounts/email_confirmed.html", {"email": account.person.email if account.person else ""})

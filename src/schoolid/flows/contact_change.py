@@ -75,20 +75,28 @@ def send_email_confirmation(request, account: Account, new_email: str) -> bool:
     return True
 
 
-def confirm_email(request, raw_token: str) -> Account | None:
+def confirm_email(request, raw_token: str) -> tuple[str, Account | None]:
+    """("ok", account), ("invalid", None), or ("sign_in", None) when the browser opening the link is
+    not signed in to the account that asked: the link proves the mailbox, the session proves the
+    account, and a change asked by one account is never confirmed by whoever else owns the address
+    (issue 11 item 1). The link stays unused until both meet."""
     link = LinkToken.objects.select_related("flow__account__person").filter(
         digest=token_digest(raw_token), purpose=EMAIL_PURPOSE, used_at__isnull=True, expires_at__gt=timezone.now(), flow__state=Flow.State.LINK_SENT
     ).first()
     if link is None:
-        return None
+        return "invalid", None
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.pk != link.flow.account_id:
+        record_event("email_change.confirmed", "denied", target=link.flow.account, request=request, detail={"reason": "not_signed_in_as_requester"})
+        return "sign_in", None
     with transaction.atomic():
         if LinkToken.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
-            return None
+            return "invalid", None
         flow, account = link.flow, link.flow.account
         Flow.objects.filter(pk=flow.pk).update(state=Flow.State.DONE)
         Person.objects.filter(pk=account.person_id).update(email=flow.target, email_verified=True, email_edited_at=timezone.now())
         record_event("email_change.confirmed", "success", actor=account, target=account, request=request)
-    return account
+    return "ok", account
 
 
 def start_phone_change(request, account: Account, new_mobile: str) -> bool:

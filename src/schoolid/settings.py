@@ -143,6 +143,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and sessions ---------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+if PRODUCTION and not REDIS_URL:
+    # Production runs several workers and hosts: what one keeps in its memory (sessions, issued
+    # results, Celery's queue) would be missing in the others. The limits' counters are in the
+    # database either way (core/counters.py).
+    raise ImproperlyConfigured("REDIS_URL is required when SCHOOLID_MODE=production: a cache shared by every worker and host")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "schoolid.core.cache.SchoolRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "schoolid"}}
     # Sessions live in Redis with the other shared state: a sign-in writes no session row to the

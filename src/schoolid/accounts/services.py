@@ -110,20 +110,43 @@ def authorize(actor: Account, action: Action | str, target: Account, *, request=
 # --- counting attempts (security requirements §2) ------------------------------------------------
 def reserve_attempt(account: Account) -> tuple[bool, int, int]:
     """Count one attempt before any secret is checked, atomically and only when no wait is due, so
-    parallel guesses cannot slip past the delay. Returns (reserved, failures if it fails, wait)."""
-    now = timezone.now()
-    failures = account.failed_logins + 1
-    wait = throttle.delay_after(failures)
-    until = now + datetime.timedelta(seconds=wait) if wait else None
+    parallel guesses cannot slip past the delay. Returns (reserved, failures if it fails, wait).
+
+    A compare-and-set on the count: the row is updated only if its count is still the one the delay
+    was computed from, so each reservation sees the one before it (40 parallel guesses get exactly
+    LOGIN_FREE_ATTEMPTS + 1 checks). A lost race re-reads the row and tries again (bounded)."""
+    known = account.failed_logins
+    allowed = (Account.Status.ACTIVE, Account.Status.NOT_ACTIVATED)
     # Plain SQL: this runs on every sign-in and the ORM's query building cost more than the query.
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE accounts_account SET failed_logins = failed_logins + 1, throttled_until = %s "
-            "WHERE id = %s AND status IN (%s, %s) AND (throttled_until IS NULL OR throttled_until <= %s)",
-            [until, account.pk, Account.Status.ACTIVE, Account.Status.NOT_ACTIVATED, now],
-        )
-        reserved = cursor.rowcount
-    return bool(reserved), failures, wait
+        for _race in range(64):
+            now = timezone.now()
+            failures = known + 1
+            wait = throttle.delay_after(failures)
+            until = now + datetime.timedelta(seconds=wait) if wait else None
+            cursor.execute(
+                "UPDATE accounts_account SET failed_logins = %s, throttled_until = %s "
+                "WHERE id = %s AND failed_logins = %s AND status IN (%s, %s) AND (throttled_until IS NULL OR throttled_until <= %s)",
+                [failures, _db(until), account.pk, known, *allowed, _db(now)],
+            )
+            if cursor.rowcount:
+                account.failed_logins = failures
+                return True, failures, wait
+            cursor.execute("SELECT failed_logins, throttled_until, status FROM accounts_account WHERE id = %s", [account.pk])
+            row = cursor.fetchone()
+            if row is None or row[2] not in allowed or (row[1] is not None and _aware(row[1]) > now):
+                return False, known + 1, 0
+            known = row[0]
+    return False, known + 1, 0
+
+
+def _db(value):
+    return None if value is None else connection.ops.adapt_datetimefield_value(value)
+
+
+def _aware(value) -> datetime.datetime:
+    # SQLite hands back naive UTC datetimes from raw SQL.
+    return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.timezone.utc)
 
 
 def attempt_failed(account: Account, failures: int, *, request, factor: str) -> bool:

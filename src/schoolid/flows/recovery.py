@@ -23,7 +23,7 @@ from schoolid.accounts.models import Account
 from schoolid.accounts.selectors import identifier_key, login_identifier_for
 from schoolid.accounts.services import attempt_failed, reserve_attempt, set_password, throttled_answer
 from schoolid.accounts.user_codes import normalize_user_code
-from schoolid.audit.services import record_event
+from schoolid.audit.services import client_ip, record_event
 from schoolid.core.digits import clean_text
 from schoolid.core.profiles import current_profile
 from schoolid.credentials.generators import new_link_token, token_digest
@@ -130,11 +130,14 @@ def prove_by_code(request, flow: Flow, typed: str) -> tuple[str, int]:
     if limits.count(f"recovery:tries:{flow.pk}", CODE_SECONDS) > settings.RECOVERY_CODE_TRIES:
         return "throttled", CODE_SECONDS
     if account is None:
-        failures, until = throttle.phantom_state(flow.identifier_key)
-        if throttle.seconds_left(until):
-            return "throttled", throttle.seconds_left(until)
-        failures, until = throttle.phantom_failure(flow.identifier_key)
-        return ("throttled" if until else "invalid"), throttle.seconds_left(until)
+        reserved, failures, wait = throttle.phantom_reserve(flow.identifier_key)
+        if not reserved:
+            failures, until = throttle.phantom_state(flow.identifier_key)
+            return ("locked", 0) if failures >= settings.LOGIN_LOCK_LIMIT else ("throttled", max(1, throttle.seconds_left(until)))
+        throttle.ip_failure(client_ip(request))
+        if failures >= settings.LOGIN_LOCK_LIMIT:
+            return "locked", 0
+        return ("throttled" if wait else "invalid"), wait
     reserved, failures, wait = reserve_attempt(account)
     if not reserved and account.status != Account.Status.LOCKED:
         return throttled_answer(account, request=request, factor="recovery_code")

@@ -123,3 +123,20 @@ def test_adding_a_role_to_a_shared_person_waits_too(scim, tree):
     assert patched.status_code == 200
     assert not decide(principal, Action.ISSUE_CREDENTIALS, person)
     assert PendingRole.objects.filter(account=person, role="student", status="pending").exists()
+
+
+def test_the_console_lists_a_waiting_role_to_the_ministry_only(scim, tree):
+    """The confirmer's page (ASVS v5 8.2.2): a principal of either school sees nothing and cannot confirm."""
+    victim = _victim(tree)
+    assert scim.post("Users", _user_body(tree, victim.person.national_id)).status_code == 201
+    pending = PendingRole.objects.get(account=victim)
+    principal = f.account("principal", tree["school_a"])
+    ministry = f.account("ministry_admin", tree["ministry"])
+    f.activate(principal, ministry)
+    school_console = f.staff_client(principal)
+    assert f'id="confirm-{pending.pk}"' not in school_console.get("/console/pending-roles/").content.decode()
+    assert school_console.post("/console/pending-roles/", {"pending": pending.pk, "decision": "confirm"}).status_code == 403
+    ministry_console = f.staff_client(ministry)
+    assert f'id="confirm-{pending.pk}"' in ministry_console.get("/console/pending-roles/").content.decode()
+    assert ministry_console.post("/console/pending-roles/", {"pending": pending.pk, "decision": "confirm"}).status_code == 302
+    assert decide(principal, Action.ISSUE_CREDENTIALS, victim)

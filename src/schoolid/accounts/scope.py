@@ -178,13 +178,17 @@ def decide_many(actor: Account, action: Action | str, targets: list[Account], *,
 
 
 # --- a person in two units (issue 11, item 2) -------------------------------------------------------
-def places_outside(account: Account, scope_path: str) -> list[tuple[str, str]]:
-    """(role, unit path) of the account's current roles outside `scope_path`, a guardian known only by
-    confirmed links counting as a guardian where the wards are (their schools have power over them)."""
+def places_of(account: Account) -> list[tuple[str, str]]:
+    """(role, unit path) of the account's current roles, a guardian known only by confirmed links
+    counting as a guardian where the wards are (their schools have power over them)."""
     held = list(RoleAssignment.objects.current().filter(account=account).values_list("role", "org_unit__path"))
     if account.person_id and not any(role == R.GUARDIAN for role, _p in held):
         held += [(R.GUARDIAN, path) for path in _ward_paths([account.person_id])[account.person_id]]
-    return [(role, path) for role, path in held if not path.startswith(scope_path)]
+    return held
+
+
+def places_outside(account: Account, scope_path: str) -> list[tuple[str, str]]:
+    return [(role, path) for role, path in places_of(account) if not path.startswith(scope_path)]
 
 
 def extends_power(account: Account, scope_path: str) -> bool:

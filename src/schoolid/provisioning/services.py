@@ -151,6 +151,10 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
             step("presence")
             merge.apply_presence()
             merge.apply_grace()
+            # Roles the register ended may let waiting roles of moving pupils take effect (issue 11, item 2).
+            from schoolid.accounts.services import settle_pending_roles
+
+            settle_pending_roles()
             step("finish")
             stage.drop_all()
             problems.sort(key=lambda p: (p.file, p.line))

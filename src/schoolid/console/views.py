@@ -471,7 +471,7 @@ def sync(request):
 
     if not may_sync(request.user):
         record_event("provisioning.sync_page", "denied", actor=request.user, request=request)
-        return _denied(request, _("Only ministry and school administrators start a sync from the register."))
+        return _denied(request, _("Only ministry administrators, who cover the whole register, start a sync and read its reports."))
     if request.method == "POST":
         try:
             request_sync(request.user, request=request)
@@ -495,7 +495,7 @@ def sync_report(request, run_id: int):
 
     if not may_sync(request.user):
         record_event("provisioning.sync_page", "denied", actor=request.user, request=request)
-        return _denied(request, _("Only ministry and school administrators start a sync from the register."))
+        return _denied(request, _("Only ministry administrators, who cover the whole register, start a sync and read its reports."))
     run = ImportRun.objects.filter(pk=run_id, dry_run=False).first()
     if run is None:
         raise Http404

@@ -101,6 +101,8 @@ def check_new_password(request):
 def _reauth_error(outcome: str) -> str:
     if outcome == "wrong":
         return _("This is not your current password.")
+    if outcome == "wrong_code":
+        return _("Your account has a second step: type the current code from your authenticator app, or one of your recovery codes.")
     return _("Too many wrong passwords. Wait a while, or recover your access.")
 
 
@@ -120,15 +122,16 @@ def change_email(request):
             messages.success(request, _("We sent the confirmation again. Only the newest link works."))
             return redirect("change-email")
     elif request.method == "POST" and form.is_valid():
-        outcome = contact_change.reauthenticate(request, account, form.cleaned_data["password"])
+        outcome = contact_change.reauthenticate_for_contact(request, account, form.cleaned_data["password"], form.cleaned_data["second_factor"])
         if outcome != "ok":
-            error, status = _reauth_error(outcome), {"wrong": 200, "throttled": 429, "locked": 403}[outcome]
+            error, status = _reauth_error(outcome), {"wrong": 200, "wrong_code": 200, "throttled": 429, "locked": 403}[outcome]
         elif not contact_change.send_email_confirmation(request, account, normalize_email(form.cleaned_data["new_email"])):
             error, status = _("Too many e-mails were asked for. Wait an hour, then try again."), 429
         else:
             messages.success(request, _("Open the link we sent to the new address to confirm it. Until then your e-mail stays as it is."))
             return redirect("change-email")
-    context = {"form": form, "error": error, "pending": contact_change.pending_email(account), "person": account.person}
+    context = {"form": form, "error": error, "pending": contact_change.pending_email(account), "person": account.person,
+               "second_factor": contact_change.has_second_factor(account)}
     return render(request, "accounts/change_email.html", context, status=status)
 
 
@@ -157,14 +160,15 @@ def change_phone(request):
             form.add_error("new_mobile", exc.message)
             mobile = None
         if mobile:
-            outcome = contact_change.reauthenticate(request, account, form.cleaned_data["password"])
+            outcome = contact_change.reauthenticate_for_contact(request, account, form.cleaned_data["password"], form.cleaned_data["second_factor"])
             if outcome != "ok":
-                error, status = _reauth_error(outcome), {"wrong": 200, "throttled": 429, "locked": 403}[outcome]
+                error, status = _reauth_error(outcome), {"wrong": 200, "wrong_code": 200, "throttled": 429, "locked": 403}[outcome]
             elif not contact_change.start_phone_change(request, account, mobile):
                 error, status = _("Too many codes were asked for. Wait an hour, then try again."), 429
             else:
                 return redirect("change-phone-code")
-    return render(request, "accounts/change_phone.html", {"form": form, "error": error, "person": account.person}, status=status)
+    return render(request, "accounts/change_phone.html", {"form": form, "error": error, "person": account.person,
+                                                          "second_factor": contact_change.has_second_factor(account)}, status=status)
 
 
 @never_cache

@@ -12,6 +12,7 @@ from schoolid.accounts.passwords import check_password_policy, context_words_for
 from schoolid.accounts.services import change_password as change_password_service
 from schoolid.directory.services import RegisterError, normalize_email, normalize_mobile
 from schoolid.audit.services import record_event
+from schoolid.core.digits import ascii_digits
 from schoolid.accounts.models import Account
 from schoolid.credentials import exports
 from schoolid.credentials.models import IssuanceBatch
@@ -36,8 +37,38 @@ def account(request):
         "identifier": identifier,
         # The banner after sign-in: children waiting for this parent's answer (seed 004).
         "pending_links": guardianships.pending_for(account).count() if account.person_id else 0,
+        "sessions": _session_rows(request),
     }
     return render(request, "accounts/account.html", context)
+
+
+def _session_rows(request) -> list[dict]:
+    from schoolid.accounts import sessions
+
+    current = request.session.get(sessions.INDEX_KEY)
+    return [{"id": row.pk, "device": sessions.device_label(row.user_agent), "user_agent": row.user_agent, "ip": row.ip or "",
+             "last_seen": row.last_seen_at, "created": row.created_at, "current": row.pk == current}
+            for row in sessions.open_sessions(request.user)[:50]]
+
+
+@never_cache
+@login_required
+@require_POST
+def end_sessions(request):
+    """End one of my signed-in sessions, or all but this one (ASVS v5 7.5.2)."""
+    from schoolid.accounts import sessions
+
+    if request.POST.get("scope") == "others":
+        sessions.end_all_others(request)
+        messages.success(request, _("You were signed out everywhere else."))
+    else:
+        try:
+            row_id = int(ascii_digits(request.POST.get("session", ""))[:18] or "0")
+        except ValueError:
+            row_id = 0
+        if sessions.end_one(request, row_id):
+            messages.success(request, _("That session was signed out."))
+    return redirect("account")
 
 
 @never_cache

@@ -51,6 +51,7 @@ urlpatterns = [
     path("activate/<str:token>/", flow_views.activation_link, name="activation-link"),
     path("account/", account_views.account, name="account"),
     path("account/password/", account_views.change_password, name="change-password"),
+    path("account/sessions/end/", account_views.end_sessions, name="end-sessions"),
     path("account/password/check/", account_views.check_new_password, name="check-new-password"),
     path("account/family/", account_views.family, name="family"),
     path("account/family/<str:user_code>/reset/", account_views.family_reset, name="family-reset"),

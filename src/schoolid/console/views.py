@@ -413,6 +413,28 @@ def person_edit(request, user_code):
     return render(request, "console/person_edit.html", context, status=400 if errors else 200)
 
 
+# --- roles waiting for confirmation (issue 11, item 2) ----------------------------------------------
+@staff_view()
+@require_http_methods(["GET", "POST"])
+def pending_roles(request):
+    """A role a school's client asked for someone who is also another unit's: confirm or refuse."""
+    from schoolid.accounts.models import PendingRole
+    from schoolid.accounts.selectors import pending_roles_for
+    from schoolid.accounts.services import decide_pending_role
+
+    if request.method == "POST":
+        pending = PendingRole.objects.select_related("account", "org_unit").filter(pk=request.POST.get("pending", "0"), status=PendingRole.Status.PENDING).first()
+        if pending is None:
+            raise Http404
+        try:
+            decide_pending_role(request.user, pending, confirm=request.POST.get("decision") == "confirm", request=request)
+        except PermissionError:
+            return _denied(request, _("This role is not yours to confirm."))
+        messages.success(request, _("Done."))
+        return redirect("console-pending-roles")
+    return render(request, "console/pending_roles.html", {"items": pending_roles_for(request.user)})
+
+
 # --- sync from the register (issue 5, item 5) -------------------------------------------------------
 SYNC_COUNT_LABELS = {
     "orgs_created": gettext_lazy("org units created"),
@@ -449,7 +471,7 @@ def sync(request):
 
     if not may_sync(request.user):
         record_event("provisioning.sync_page", "denied", actor=request.user, request=request)
-        return _denied(request, _("Only ministry and school administrators start a sync from the register."))
+        return _denied(request, _("Only ministry administrators, who cover the whole register, start a sync and read its reports."))
     if request.method == "POST":
         try:
             request_sync(request.user, request=request)
@@ -473,7 +495,7 @@ def sync_report(request, run_id: int):
 
     if not may_sync(request.user):
         record_event("provisioning.sync_page", "denied", actor=request.user, request=request)
-        return _denied(request, _("Only ministry and school administrators start a sync from the register."))
+        return _denied(request, _("Only ministry administrators, who cover the whole register, start a sync and read its reports."))
     run = ImportRun.objects.filter(pk=run_id, dry_run=False).first()
     if run is None:
         raise Http404

@@ -8,7 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.utils import timezone
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from schoolid.accounts.passwords import check_password_policy, context_words_for
@@ -184,11 +184,13 @@ class ChangePasswordIn(Schema):
 class EmailChangeIn(Schema):
     new_email: str
     password: str
+    second_factor: str = Field("", description="required when the account has a second factor: a TOTP or a recovery code")
 
 
 class PhoneChangeIn(Schema):
     new_mobile: str
     password: str
+    second_factor: str = Field("", description="required when the account has a second factor: a TOTP or a recovery code")
 
 
 def _flow(flow_id: str, kind: str, **filters) -> Flow:
@@ -261,7 +263,9 @@ def change_email(request, body: EmailChangeIn):
         email = normalize_email(body.new_email)
     except RegisterError as exc:
         return Status(400, Problem(detail=str(exc.message)))
-    outcome = contact_change.reauthenticate(request, request.user, body.password)
+    outcome = contact_change.reauthenticate_for_contact(request, request.user, body.password, body.second_factor)
+    if outcome == "wrong_code":
+        return Status(400, Problem(detail="second factor required: a current TOTP or a recovery code"))
     if outcome != "ok":
         return _refusal("invalid" if outcome == "wrong" else outcome)
     if not contact_change.send_email_confirmation(request, request.user, email):
@@ -277,7 +281,9 @@ def change_phone(request, body: PhoneChangeIn):
         mobile = normalize_mobile(body.new_mobile)
     except RegisterError as exc:
         return Status(400, Problem(detail=str(exc.message)))
-    outcome = contact_change.reauthenticate(request, request.user, body.password)
+    outcome = contact_change.reauthenticate_for_contact(request, request.user, body.password, body.second_factor)
+    if outcome == "wrong_code":
+        return Status(400, Problem(detail="second factor required: a current TOTP or a recovery code"))
     if outcome != "ok":
         return _refusal("invalid" if outcome == "wrong" else outcome)
     if not mobile or not contact_change.start_phone_change(request, request.user, mobile):

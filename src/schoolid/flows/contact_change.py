@@ -1,6 +1,7 @@
 """Changing the e-mail (seed 004: Settings → Security → change e-mail) or the mobile number.
 
-Both need the password typed again (ASVS v5 7.5.1). The new address stays pending until the link sent
+Both need the password typed again, and on an account with a second factor that factor too (ASVS v5
+7.5.1). The new address stays pending until the link sent
 to it is used ("Resend confirmation" sends a fresh link; only the newest works); a new mobile number
 is confirmed with a code sent to it, because setting a number binds an authenticator (NIST §3.1.3.3).
 The old address, and the e-mail for a phone change, get a notice with a way to dispute it."""
@@ -42,6 +43,36 @@ def reauthenticate(request, account: Account, password: str) -> str:
     if not check_password(password, account.password):
         return "locked" if attempt_failed(account, failures, request=request, factor="password") else "wrong"
     attempt_succeeded(account)
+    return "ok"
+
+
+def has_second_factor(account: Account) -> bool:
+    from schoolid.credentials.totp import confirmed_device
+
+    return confirmed_device(account) is not None
+
+
+def reauthenticate_for_contact(request, account: Account, password: str, code: str) -> str:
+    """Changing the e-mail or mobile of an account with a second factor asks for that factor too (ASVS v5
+    7.5.1, NIST §4.2.1.2): a stolen password alone must not re-route recovery. "ok", "wrong",
+    "wrong_code", "throttled" or "locked"; the password and the code count on one sign-in throttle."""
+    from schoolid.core.digits import ascii_digits
+    from schoolid.credentials import totp
+
+    device = totp.confirmed_device(account)
+    if device is None:
+        return reauthenticate(request, account, password)
+    reserved, failures, _wait = reserve_attempt(account)
+    if not reserved:
+        return throttled_answer(account, request=request, factor="password")[0]
+    if not check_password(password, account.password):
+        return "locked" if attempt_failed(account, failures, request=request, factor="password") else "wrong"
+    code = ascii_digits((code or "").strip())[:32]
+    factor = "totp" if code and totp.verify_totp(device, code) else "recovery_code" if code and totp.use_recovery_code(account, code) else None
+    if factor is None:
+        return "locked" if attempt_failed(account, failures, request=request, factor="totp") else "wrong_code"
+    attempt_succeeded(account)
+    record_event("reauthentication", "success", actor=account, target=account, request=request, detail={"factor": f"pwd+{factor}"})
     return "ok"
 
 

@@ -151,6 +151,10 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
             step("presence")
             merge.apply_presence()
             merge.apply_grace()
+            # Roles the register ended may let waiting roles of moving pupils take effect (issue 11, item 2).
+            from schoolid.accounts.services import settle_pending_roles
+
+            settle_pending_roles()
             step("finish")
             stage.drop_all()
             problems.sort(key=lambda p: (p.file, p.line))
@@ -209,11 +213,11 @@ def run_sync(*, actor=None, request=None, dry_run: bool = False, progress=None) 
 
 
 def may_sync(account) -> bool:
-    """Ministry admins and school admins (principal, secretary) may start a sync and read its report
-    (Poland's manual trigger). The report holds files, lines, fields, reasons and source ids, no
-    personal data."""
-    return bool(account.is_authenticated and account.assignments.current().filter(
-        role__in=["ministry_admin", "principal", "secretary"]).exists())
+    """A sync and its report are for actors who cover the whole source (issue 11, item 4). The
+    configured source is the country's register, so that is a ministry admin at the root of the org
+    tree; a school's staff start nothing and read no report (the rows name other schools' people)."""
+    return bool(account.is_authenticated and account.is_active and account.assignments.current().filter(
+        role="ministry_admin", org_unit__parent__isnull=True).exists())
 
 
 def request_sync(actor, *, request=None) -> None:

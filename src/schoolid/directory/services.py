@@ -451,3 +451,10 @@ def erase_person(person: Person, *, national_id_token: str) -> Person:
     person.sourced_id = None
     person.save()
     return person
+
+
+def mask_national_id(value: str) -> str:
+    """"••••••6621": tells two pupils of a class apart without disclosing the number (least disclosure)."""
+    if not value:
+        return ""
+    return "•" * max(0, len(value) - 4) + value[-4:]

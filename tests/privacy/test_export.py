@@ -158,3 +158,19 @@ def test_cli_export_writes_json_and_pdf(world, tmp_path):
     call_command("privacy", "export", world["pupil"].user_code, "--out", str(pdf), "--language", "bn")
     assert pdf.read_bytes().startswith(b"%PDF") and "Sara" in full_text(pdf.read_bytes())
     assert AuditEvent.objects.filter(action="privacy.exported", actor="cli", detail__via="cli").count() == 2
+
+
+@pytest.mark.parametrize("language", ["fa", "he", "pl", "bn", "ru"])
+def test_privacy_strings_are_translated(language):
+    from django.utils import translation
+
+    with translation.override(language):
+        assert translation.gettext("Download my data (PDF)") != "Download my data (PDF)"
+        assert translation.gettext("What SchoolID holds about you") != "What SchoolID holds about you"
+
+
+def test_the_pdf_is_in_the_readers_language(world):
+    from schoolid.privacy.exports import as_pdf
+
+    text = full_text(as_pdf(selectors.subject_access(world["pupil"].person), "ru"))
+    assert "Что SchoolID хранит о вас" in text and "Sara" in text

@@ -30,6 +30,14 @@ pytestmark = pytest.mark.django_db
 DATA = Path(__file__).parent.parent / "provisioning" / "data"
 
 
+@pytest.fixture(autouse=True)
+def english():
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def leave(account):
     """The register's way out: roles end, then the account is disabled."""
     RoleAssignment.objects.filter(account=account, valid_until__isnull=True).update(valid_until=timezone.now())
@@ -148,7 +156,7 @@ def test_admin_erases_with_the_same_rule(pupil):
     f.activate(operator)
     admin = f.staff_client(operator)
     assert admin.get("/admin/privacy/erasurerecord/").status_code == 200
-    response = admin.post("/admin/privacy/erasurerecord/erase/", {"user_code": pupil.user_code, "confirm": "on"})
+    response = admin.post("/admin/privacy/erasurerecord/erase/", {"user_code": pupil.user_code, "confirm": "on"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 409 and "still in the register" in response.content.decode()
     leave(pupil)
     response = admin.post("/admin/privacy/erasurerecord/erase/", {"user_code": pupil.user_code, "confirm": "on"})
@@ -156,3 +164,20 @@ def test_admin_erases_with_the_same_rule(pupil):
     record = ErasureRecord.objects.get(person_id=pupil.person_id)
     assert record.erased_by == operator.user_code
     assert Client().get("/admin/privacy/erasurerecord/erase/").status_code == 302  # signed out: to the sign-in page
+
+
+def test_an_address_shared_with_a_parent_stays_the_parents():
+    """A child may share a parent's e-mail: erasing or exporting the child leaves the parent's messages alone."""
+    from schoolid.privacy.selectors import subject_access
+
+    t = f.org_tree()
+    child = f.account("student", t["class_a1"], email="family@example.org")
+    parent = f.guardian_of(child, unit=t["school_a"])
+    parent.person.email = "family@example.org"
+    parent.person.save()
+    enqueue(channel="email", to="family@example.org", subject="For the parent", body="x", purpose="x", dedupe_key="shared")
+    assert subject_access(child.person)["messages"] == []
+    leave(child)
+    call_command("privacy", "erase", child.user_code)
+    assert OutboxMessage.objects.filter(to="family@example.org").exists()
+    assert Person.objects.get(pk=parent.person_id).email == "family@example.org"

@@ -150,3 +150,31 @@ def test_the_beat_schedule_and_the_embedded_scheduler_run_the_job(settings):
 
     counts = retain.apply().get()
     assert "delete audit events" in counts
+
+
+def test_a_parent_known_only_by_links_is_erased_once_every_link_ended_long_ago():
+    t = f.org_tree()
+    child = f.account("student", t["class_a1"])
+    parent = f.guardian_of(child)  # no role of their own: known through the link only
+    from schoolid.directory.models import Guardianship
+
+    assert "erase people who left the register: 0 " in " ".join(run_cli("--dry-run"))
+    Guardianship.objects.filter(guardian=parent.person).update(status=Guardianship.Status.ENDED, decided_at=timezone.now() - 400 * DAY)
+    run_cli()
+    assert ErasureRecord.objects.get().person_id == parent.person_id
+    assert Person.objects.get(pk=parent.person_id).national_id.startswith("#")
+    assert not Person.objects.get(pk=child.person_id).national_id.startswith("#")  # the child is still at school
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_embedded_scheduler_runs_the_job_in_process(world):
+    """`schoolid serve`'s job thread (embedded default) runs the retention task with its own connection."""
+    import threading
+
+    from schoolid.core import embedded_jobs
+
+    thread = threading.Thread(target=embedded_jobs._run, args=("schoolid.privacy.retain",))
+    thread.start()
+    thread.join(120)
+    assert ErasureRecord.objects.filter(person_id=world["gone_long"].person_id).exists()
+    assert AuditEvent.objects.filter(action="privacy.retention").exists()

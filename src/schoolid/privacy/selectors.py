@@ -3,6 +3,7 @@ who left long enough ago, and the counts for the records of processing."""
 from __future__ import annotations
 
 import datetime
+import itertools
 from importlib import import_module
 
 from django.conf import settings
@@ -136,9 +137,20 @@ def _sessions_section(account: Account | None) -> dict:
     }
 
 
+def own_addresses(person: Person) -> list[str]:
+    """The person's e-mail and mobile that nobody else in the register holds (a child may share a
+    parent's): messages to a shared address may be about the other person."""
+    own = []
+    for field in ("email", "mobile"):
+        value = getattr(person, field)
+        if value and not Person.objects.filter(**{field: value}).exclude(pk=person.pk).exists():
+            own.append(value)
+    return own
+
+
 def _messages_section(person: Person) -> list[dict]:
-    """Messages sent to the person's addresses; never their text (it may carry a live code or link)."""
-    addresses = [a for a in (person.email, person.mobile) if a]
+    """Messages sent to the person's own addresses; never their text (it may carry a live code or link)."""
+    addresses = own_addresses(person)
     if not addresses:
         return []
     return [{"channel": m.channel, "to": m.to, "subject": m.subject, "purpose": m.purpose, "status": m.status,
@@ -241,8 +253,21 @@ def left_before(cutoff, limit: int | None = None) -> list[Person]:
         .order_by("left_at", "pk")
         .select_related("person")
     )
+    # Parents known only by their links (no role of their own): left when every link ended before the
+    # cutoff and they have not signed in since.
+    link_only = (
+        Account.objects.filter(person__isnull=False, assignments__isnull=True)
+        .exclude(person__national_id__startswith="#")
+        .exclude(person__wards__status__in=[Guardianship.Status.PROPOSED, Guardianship.Status.CONFIRMED])
+        .filter(person__wards__isnull=False)
+        .annotate(left_at=Max("person__wards__decided_at"))
+        .filter(left_at__lt=cutoff)
+        .filter(Q(last_login__isnull=True) | Q(last_login__lt=cutoff))
+        .order_by("left_at", "pk")
+        .select_related("person")
+    )
     people = []
-    for account in left.iterator(chunk_size=500):
+    for account in itertools.chain(left.iterator(chunk_size=500), link_only.iterator(chunk_size=500)):
         if erasure_refusal(account.person) is None:
             people.append(account.person)
             if limit is not None and len(people) >= limit:

@@ -104,10 +104,11 @@ def erase(person: Person, *, actor=None, reason: str = ErasureRecord.Reason.OPER
 def _erase(person: Person, account: Account | None, *, actor, reason: str, request) -> ErasureRecord:
     token = national_id_token(person.national_id_scheme, person.national_id)
     pseudonym = pseudonym_for(account.pk if account else None, person.pk)
+    # Not the name: another person may have the same one. Events name accounts by user code.
     labels = [account.user_code] if account else []
-    labels.append(person.full_name)
-    needles = [person.national_id, person.email, person.mobile, *(labels if account else [])]
-    addresses = [person.email, person.mobile]
+    labels.append(f"person:{person.pk}")
+    addresses = selectors.own_addresses(person)
+    needles = [person.national_id, *addresses, *(labels[:1] if account else [])]
     if account is not None:
         flows.forget_account(account)
         forget_credentials(account)

@@ -60,6 +60,7 @@ urlpatterns = [
     path("account/email/confirm/<str:token>/", account_views.confirm_email, name="confirm-email"),
     path("account/phone/", account_views.change_phone, name="change-phone"),
     path("account/phone/code/", account_views.change_phone_code, name="change-phone-code"),
+    path("", include("schoolid.privacy.urls")),  # /account/export/, a child's and a person's export
     path("console/", include("schoolid.console.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # Operators sign in through the same throttled, audited page as everyone else.

@@ -314,3 +314,18 @@ def change_password(request, account: Account, current: str, new: str, *, end_ot
     else:
         update_session_auth_hash(request, account)
     return "ok"
+
+
+# --- Erasure (the privacy app decides when). The account row stays: a user code is never reused. ---
+
+@transaction.atomic
+def erase_account(account: Account) -> None:
+    """An erased person's account: disabled, no usable password, every session ended, no language or
+    security answer kept. Its roles are history (they ended when the person left) and stay."""
+    from schoolid.accounts.security_questions import SecurityAnswer
+
+    SecurityAnswer.objects.filter(account=account).delete()
+    Account.objects.filter(pk=account.pk).update(
+        status=Account.Status.DISABLED, password=make_password(None), must_change_password=False, failed_logins=0,
+        throttled_until=None, preferred_language="", session_epoch=new_session_epoch(),
+    )

@@ -19,6 +19,7 @@ from schoolid.accounts.scope import Action, decide
 from schoolid.accounts.services import ScopeDenied
 from schoolid.audit.services import record_event
 from schoolid.console.selectors import CONSOLE_ACTIONS, AccountFilter, can_issue, classes_in_scope, find_by_national_id, not_yet_activated, register_edit_access, role_summary, visible_accounts
+from schoolid.console.selectors import identity_visible
 from schoolid.credentials import exports
 from schoolid.credentials.models import IssuanceBatch
 from schoolid.credentials.services import (
@@ -91,6 +92,7 @@ def people(request):
         "page": page,
         "rows": rows,
         "roles": role_summary(rows),
+        "full_ids": identity_visible(request.user, rows),
         "total": page.paginator.count,
         "classes": classes_in_scope(request.user),
         "statuses": Account.Status.choices,
@@ -289,7 +291,8 @@ def not_activated(request):
     qs = not_yet_activated(request.user)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    return render(request, "console/not_activated.html", {"page": page, "rows": rows, "roles": role_summary(rows), "total": page.paginator.count})
+    return render(request, "console/not_activated.html", {"page": page, "rows": rows, "roles": role_summary(rows),
+                                                            "full_ids": identity_visible(request.user, rows), "total": page.paginator.count})
 
 
 @staff_view()

@@ -298,6 +298,20 @@ def _tell_owner(person: Person, account: Account | None, flow: Flow, reason: str
         enqueue(channel="sms", to=person.mobile, subject="", body=body, purpose="registration.duplicate", dedupe_key=f"registration_duplicate:{flow.pk}:sms")
 
 
+def _send_link(flow: Flow, data: dict, language: str, expires) -> None:
+    """The set-password link by e-mail and the "done" SMS, worded alike whether the account was made or
+    the registration refused, so the typed contacts cannot tell a known ID from a new one."""
+    token = new_link_token()
+    LinkToken.objects.create(flow_id=flow.pk, purpose=LINK_PURPOSE, digest=token_digest(token), expires_at=expires)
+    link = f"{settings.BASE_URL}/register/password/{token}/"
+    with translation.override(language or current_profile().default_language):
+        enqueue(channel="email", to=data["email"], subject=str(_("Password for SchoolID")),
+                body=str(_("To finish your SchoolID registration, set your password here (the link works once, for %(minutes)d minutes; you will be asked for your ID number):\n%(link)s\n\nYour user code is shown when your password is set, and e-mailed to you then.\n\nIf you did not register, ignore this e-mail.") % {"minutes": link_seconds() // 60, "link": link}),
+                purpose="registration.link", dedupe_key=f"registration_link:{flow.pk}")
+        enqueue(channel="sms", to=data["mobile"], subject="", body=str(_("SchoolID: we e-mailed you a link to finish your registration.")),
+                purpose="registration.created", dedupe_key=f"registration_created:{flow.pk}")
+
+
 def create(request, flow: Flow) -> None:
     """Both contacts are proven: make the account (or activate the register's one), or tell the
     owner. Runs once per flow: a double submit finds the flow no longer at CODE_SENT."""
@@ -334,10 +348,14 @@ def create(request, flow: Flow) -> None:
         language = data.get("language") or ""
         # Personal data typed into the flow is not kept once the register holds it (or it was refused).
         kept = {"language": language}
+        expires = now + datetime.timedelta(seconds=link_seconds())
         if refusal is not None:
-            Flow.objects.filter(pk=flow.pk).update(state=Flow.State.LINK_SENT, data=kept, expires_at=now + datetime.timedelta(seconds=link_seconds()))
+            Flow.objects.filter(pk=flow.pk).update(state=Flow.State.LINK_SENT, data=kept, expires_at=expires)
             record_event("registration.duplicate", "denied", target=account, request=request, detail={"flow": str(flow.pk), "reason": refusal})
             _tell_owner(person, account, flow, refusal)
+            # The registrant's mailbox and phone get what a new registration gets (issue 11 item 3):
+            # the link says what happened only to whoever opens it.
+            _send_link(flow, data, language, expires)
             flow.state = Flow.State.LINK_SENT
             return
         if account is None:
@@ -345,22 +363,19 @@ def create(request, flow: Flow) -> None:
         if language and not account.preferred_language:
             Account.objects.filter(pk=account.pk).update(preferred_language=language)
             account.preferred_language = language
-        expires = now + datetime.timedelta(seconds=link_seconds())
         Flow.objects.filter(pk=flow.pk).update(state=Flow.State.LINK_SENT, account=account, data=kept, expires_at=expires)
-        token = new_link_token()
-        LinkToken.objects.create(flow_id=flow.pk, purpose=LINK_PURPOSE, digest=token_digest(token), expires_at=expires)
-        link = f"{settings.BASE_URL}/register/password/{token}/"
-        with translation.override(language or current_profile().default_language):
-            enqueue(channel="email", to=data["email"], subject=str(_("Password for SchoolID")),
-                    body=str(_("Your SchoolID account was created.\n\nYour user code: %(code)s\nIt is permanent and never changes. Keep it: you sign in with it.\n\nSet your password here (the link works once, for %(minutes)d minutes; you will be asked for your ID number):\n%(link)s\n\nIf you did not register, ignore this e-mail.") % {"code": account.display_code, "minutes": link_seconds() // 60, "link": link}),
-                    purpose="registration.link", dedupe_key=f"registration_link:{flow.pk}")
-            enqueue(channel="sms", to=data["mobile"], subject="", body=str(_("Your SchoolID account is ready. We e-mailed you your user code and a link to set your password.")),
-                    purpose="registration.created", dedupe_key=f"registration_created:{flow.pk}")
+        _send_link(flow, data, language, expires)
         record_event("registration.activated" if existing else "registration.created", "success", target=account, request=request, detail={"flow": str(flow.pk)})
         flow.state, flow.account = Flow.State.LINK_SENT, account
 
 
 # --- step 4: the password, from the e-mailed link -------------------------------------------------
+def refused_link(raw: str) -> LinkToken | None:
+    """The link sent for a registration that was refused (an ID the register knows, see create())."""
+    return LinkToken.objects.filter(digest=token_digest(raw or ""), purpose=LINK_PURPOSE, flow__account__isnull=True,
+                                    used_at__isnull=True, expires_at__gt=timezone.now()).first()
+
+
 def link_for(raw: str, *, used: bool = False) -> LinkToken | None:
     """The registration link for `raw` if it still works (or, with used=True, once it was used)."""
     links = LinkToken.objects.select_related("flow__account__person").filter(digest=token_digest(raw or ""), purpose=LINK_PURPOSE, flow__account__isnull=False)

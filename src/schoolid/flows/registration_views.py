@@ -185,6 +185,9 @@ def password(request, token: str):
     """Step 4, from the e-mailed link: the ID number, then a password under the policy."""
     _enabled_or_404()
     link = registration.link_for(token)
+    if link is None and registration.refused_link(token) is not None:
+        # A refused registration: said plainly, only to whoever holds the e-mailed link.
+        return _no_referrer(render(request, "flows/registration_refused.html", {}))
     if link is None:
         used = registration.link_for(token, used=True)
         if (used is not None and request.session.get(registration.SAVED_SESSION_KEY) == str(used.flow_id)

@@ -433,7 +433,7 @@ def pending_roles(request):
             decide_pending_role(request.user, pending, confirm=request.POST.get("decision") == "confirm", request=request)
         except PermissionError:
             return _denied(request, _("This role is not yours to confirm."))
-        messages.success(request, _("Done."))
+        messages.success(request, _("The decision on the waiting role is recorded."))
         return redirect("console-pending-roles")
     return render(request, "console/pending_roles.html", {"items": pending_roles_for(request.user)})
 

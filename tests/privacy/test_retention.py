@@ -178,3 +178,16 @@ def test_the_embedded_scheduler_runs_the_job_in_process(world):
     thread.join(120)
     assert ErasureRecord.objects.filter(person_id=world["gone_long"].person_id).exists()
     assert AuditEvent.objects.filter(action="privacy.retention").exists()
+
+
+def test_a_profile_sets_its_own_periods_and_nonsense_is_refused():
+    from schoolid.core.profiles import Retention, load_profile, parse_profile
+
+    base = {k: getattr(load_profile("pl"), k) for k in ("code", "country", "name", "default_language", "time_zone",
+                                                       "national_id_scheme", "phone_region", "age_threshold")}
+    assert parse_profile({**base, "retention": {"audit_event_days": 1095}}).retention == Retention(audit_event_days=1095)
+    assert load_profile("ir").retention == Retention()  # the documented defaults
+    with pytest.raises(ValueError, match="unknown retention"):
+        parse_profile({**base, "retention": {"audit_days": 5}})
+    with pytest.raises(ValueError, match="negative"):
+        parse_profile({**base, "retention": {"outbox_body_hours": -1}})

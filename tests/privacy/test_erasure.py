@@ -181,3 +181,15 @@ def test_an_address_shared_with_a_parent_stays_the_parents():
     call_command("privacy", "erase", child.user_code)
     assert OutboxMessage.objects.filter(to="family@example.org").exists()
     assert Person.objects.get(pk=parent.person_id).email == "family@example.org"
+
+
+def test_a_parents_events_that_name_the_erased_child_lose_the_name_only():
+    t = f.org_tree()
+    child = f.account("student", t["class_a1"])
+    parent = f.guardian_of(child, unit=t["school_a"])
+    event = record_event("guardianship.confirmed", "success", actor=parent, target=parent, detail={"student": child.user_code, "link": 7})
+    leave(child)
+    call_command("privacy", "erase", child.user_code)
+    event = AuditEvent.objects.get(pk=event.pk)
+    assert event.detail == {"student": "[erased]", "link": 7}
+    assert (event.actor, event.target) == (parent.user_code, parent.user_code)  # the parent is not erased

@@ -116,7 +116,8 @@ def _erase(person: Person, account: Account | None, *, actor, reason: str, reque
     provisioning.forget_person(person)
     notify.forget_recipients(addresses)
     erase_person(person, national_id_token=token)
-    changed = audit.pseudonymise_target(labels=labels, needles=needles, pseudonym=pseudonym)
+    changed = audit.pseudonymise_target(account_ids=selectors.related_account_ids(person, account), labels=labels,
+                                        needles=needles, pseudonym=pseudonym)
     actor_label = getattr(actor, "user_code", None) or (actor if isinstance(actor, str) else "")
     record = ErasureRecord.objects.create(person_id=person.pk, user_code=account.user_code if account else "", national_id_token=token,
                                           pseudonym=pseudonym, reason=reason, erased_by=actor_label[:64])

@@ -370,19 +370,18 @@ class Merge:
         """Say what became of a user the file does have: refused, or marked tobedeleted."""
         refused = self._refusal_of(("users.csv",), sid)
         if refused is not None:
-            return parent_refused(_("user"), "users.csv", refused.line, refused.reason)
+            return parent_refused("users.csv", refused.line, refused.reason)
         deleted = self.rows("SELECT line FROM stage_person WHERE sid = %s AND deleted", [sid])
         if deleted:
-            return parent_deleted(_("user"), "users.csv", deleted[0][0])
+            return parent_deleted("users.csv", deleted[0][0])
         return _("Unknown user: not in users.csv and not in the register.")
 
     def _why_no_org(self, sid, table):
-        what = _("class") if table == "stage_enr" else _("org")
         refused = self._refusal_of(("orgs.csv", "classes.csv"), sid)
         if refused is not None:
-            return parent_refused(what, refused.file, refused.line, refused.reason)
+            return parent_refused(refused.file, refused.line, refused.reason)
         if self.orgs is not None and sid in self.orgs.deleted:
-            return parent_deleted(what, *self.orgs.rows_of[sid])
+            return parent_deleted(*self.orgs.rows_of[sid])
         return _("Unknown org.")
 
     # -- guardians ------------------------------------------------------------------------------

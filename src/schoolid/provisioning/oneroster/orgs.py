@@ -21,12 +21,13 @@ RANK = {"ministry": 0, "region": 1, "district": 2, "cluster": 3, "school": 4, "c
 ROOT = object()  # the parent of an org whose row names none
 
 
-def parent_refused(what, file, line, reason):
-    return _("Its %(what)s, line %(line)d of %(file)s, was refused: %(reason)s") % {"what": what, "line": line, "file": file, "reason": reason}
+# A row whose parent (school, class, user) is in the data set says what became of that row.
+def parent_refused(file, line, reason):
+    return _("Line %(line)d of %(file)s, which this row refers to, was refused: %(reason)s") % {"line": line, "file": file, "reason": reason}
 
 
-def parent_deleted(what, file, line):
-    return _("Its %(what)s, line %(line)d of %(file)s, is marked tobedeleted.") % {"what": what, "line": line, "file": file}
+def parent_deleted(file, line):
+    return _("Line %(line)d of %(file)s, which this row refers to, is marked tobedeleted.") % {"line": line, "file": file}
 
 
 def _segment(pk: int) -> str:
@@ -146,12 +147,11 @@ class OrgMerge:
 
     def _unplaced(self, line, file, sid, parent_sid) -> None:
         field = "schoolSourcedId" if file == "classes.csv" else "parentSourcedId"
-        what = _("school") if file == "classes.csv" else _("parent")
         refused = next((p for p in self.problems if p.refused and p.sourced_id == parent_sid and p.file in ("orgs.csv", "classes.csv")), None)
         if refused is not None:
-            reason = parent_refused(what, refused.file, refused.line, refused.reason)
+            reason = parent_refused(refused.file, refused.line, refused.reason)
         elif parent_sid in self.deleted:
-            reason = parent_deleted(what, *self.rows_of[parent_sid])
+            reason = parent_deleted(*self.rows_of[parent_sid])
         else:
             reason = _("Unknown org: the parent is neither in the file nor in the register.")
         self.problems.append(Problem(file, line, field, reason, sid))
@@ -168,8 +168,9 @@ class OrgMerge:
                 if not tops:
                     top = OrgUnit(kind="ministry", code="ROOT", name=str(settings.SCHOOLID_PROFILE.name), parent=None, path="tmp:ROOT",
                                   search_name=search_key(str(settings.SCHOOLID_PROFILE.name))[:420])
-                    self._new.append(top)
+                    pending, self._new = self._new, [top]
                     self._create_new()
+                    self._new = pending
                     self.by_sid.pop(None, None)
                     tops = [top]
                 self._root = tops[0] if len(tops) == 1 else False

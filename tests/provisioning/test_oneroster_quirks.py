@@ -166,3 +166,24 @@ def test_the_cli_prints_rows_per_file(quirks, capsys):
     out = capsys.readouterr().out
     assert "rows per file" in out and "refused rows" in out and "applied with a warning" in out
     assert "warning orgs.csv:2 parentSourcedId: No parent: attached under" in out
+
+
+def test_people_without_a_national_id_are_kept_by_source_id_only_where_the_profile_says(quirks, settings):
+    """Profile option national_id_required = false: such a person is keyed by the source's sourcedId
+    under a scheme of its own, and never merged with the person who has that number as a national ID
+    (here the sourcedId is u1's PESEL)."""
+    import dataclasses
+
+    with open(quirks / "users.csv", "a", encoding="utf-8") as out:
+        out.write("14230232322,,,true,u8,,Kasia,Bez,,,,,,,01,,\n")
+    result = import_oneroster(quirks, dry_run=True)
+    assert found(result)[("users.csv", 10, "userIds")][:2] == ("refused", "The national ID is missing.")
+
+    settings.SCHOOLID_PROFILE = dataclasses.replace(load_profile("pl"), national_id_required=False)
+    result = import_oneroster(quirks)
+    assert ("users.csv", 10, "userIds") not in found(result)
+    kept = Person.objects.get(sourced_id="14230232322")
+    assert (kept.national_id_scheme, kept.national_id, kept.given_name) == ("source", "14230232322", "Kasia")
+    u1 = Person.objects.get(sourced_id="u1")
+    assert u1.national_id == "14230232322" and u1.national_id_scheme == "pl_pesel" and u1.pk != kept.pk
+    assert result.files["users.csv"]["applied"] == 2

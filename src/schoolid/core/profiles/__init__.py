@@ -73,6 +73,9 @@ class Profile:
     password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)
     # Security questions (seed 000, 003). Non-conformant with ASVS 6.4.2 / NIST §3.1.1.2(8).
     legacy_security_questions: bool = False
+    # false: a register (OneRoster) person without a national ID is kept, keyed by the source's
+    # sourcedId under the scheme SOURCE_SCHEME, never merged with a national-ID person.
+    national_id_required: bool = True
 
     def allows_identifier(self, kind: str) -> bool:
         return kind in self.login_identifiers
@@ -110,6 +113,7 @@ def parse_profile(data: dict) -> Profile:
         issued_secret_days=int(data.get("issued_secret_days", 14)),
         password_policy=policy,
         legacy_security_questions=bool(data.get("legacy_security_questions", False)),
+        national_id_required=bool(data.get("national_id_required", True)),
     )
 
 

@@ -40,6 +40,17 @@ _FALSE = {"false", "0", "no"}
 _BOOLS = _TRUE | _FALSE
 
 
+# The scheme of people keyed by the register's sourcedId (profile national_id_required = false).
+SOURCE_SCHEME = "source"
+
+
+def source_key(sourced_id: str) -> str:
+    """The sourcedId itself where it fits the national ID column, else a 128-bit digest of it."""
+    if len(sourced_id) <= 32:
+        return sourced_id
+    return "h:" + hashlib.blake2b(sourced_id.encode(), digest_size=15).hexdigest()
+
+
 def sid_key(sourced_id: str) -> int:
     """A 64-bit key for a sourcedId: the in-memory sets of a million ids stay small."""
     return int.from_bytes(hashlib.blake2b(sourced_id.encode(), digest_size=8).digest(), "big")
@@ -89,6 +100,7 @@ class UserStaging:
         self.scheme = SCHEMES[profile.national_id_scheme]
         self.id_types = {t.lower() for t in settings.SCHOOLID_ONEROSTER_ID_TYPES}
         self.phone_region = profile.phone_region
+        self.national_id_required = profile.national_id_required
         self.agents_in_python = connection.vendor != "postgresql"
         self.adapt_ts = connection.ops.adapt_datetimefield_value
 
@@ -161,7 +173,7 @@ class UserStaging:
             return
         number = staged[3]
         if number:
-            number_key = sid_key(number)
+            number_key = sid_key(f"{staged[2]}:{number}")  # a sourcedId that looks like a number is not that number
             if number_key in numbers:
                 self.problems.append(Problem("users.csv", line, "userMasterIdentifier",
                                              _("Duplicate national ID: an earlier row has it."), sid))
@@ -195,14 +207,20 @@ class UserStaging:
             return Problem("users.csv", line, field, reason, sid)
 
         field, raw_id = self._national_id(row)
+        scheme = self.scheme.code
         if not raw_id:
             if deleted:
                 return (line, sid, self.scheme.code, "", "", "", "", "", None, "", "", True, True, "", digest, None, _signed(key), agents)
-            return refuse(field, _("The national ID is missing."))
-        try:
-            nid = self.scheme.normalize(raw_id)
-        except InvalidNationalId as exc:
-            return refuse(field, exc.message)
+            if self.national_id_required:
+                return refuse(field, _("The national ID is missing."))
+            # Keyed by the source's own id, under a scheme of its own: never the same person as
+            # anyone with a national ID, whatever the digits.
+            scheme, nid = SOURCE_SCHEME, source_key(sid)
+        else:
+            try:
+                nid = self.scheme.normalize(raw_id)
+            except InvalidNationalId as exc:
+                return refuse(field, exc.message)
         given, family = clean_text(row.get("givenName", "")), clean_text(row.get("familyName", ""))
         if not given:
             return refuse("givenName", _("The name is empty."))
@@ -239,9 +257,9 @@ class UserStaging:
         except ValueError:
             modified = None
             dropped("dateLastModified", _("This is not a date and time (ISO 8601)."))
-        birth = self.scheme.birth_date(nid)
+        birth = self.scheme.birth_date(nid) if scheme == self.scheme.code else None
         search = search_key(f"{given} {family} {given_l} {family_l}")[:420]
-        return (line, sid, self.scheme.code, nid, given, family, given_l, family_l, birth, email, mobile,
+        return (line, sid, scheme, nid, given, family, given_l, family_l, birth, email, mobile,
                 enabled_raw not in _FALSE, deleted, search, digest, self.adapt_ts(modified) if modified else None, _signed(key), agents)
 
     def _role(self, line, file, sid, raw_role) -> str | None:

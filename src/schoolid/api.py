@@ -5,7 +5,15 @@ from django.core.cache import caches
 from django.db import connection
 from ninja import NinjaAPI, Schema, Status
 
-api = NinjaAPI(
+from schoolid.core import problems
+
+
+class SchoolIdAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        return problems.document_errors(super().get_openapi_schema(*args, **kwargs))
+
+
+api = SchoolIdAPI(
     title="SchoolID API",
     version="1",
     description="Identity and account service for a national school portal.",
@@ -13,6 +21,7 @@ api = NinjaAPI(
     docs_url="/docs",
     urls_namespace="api",
 )
+problems.install(api)
 
 
 def _add_routers() -> None:

@@ -262,6 +262,9 @@ SCHOOLID_IMPORT_MAX_BYTES = env_int("SCHOOLID_IMPORT_MAX_BYTES", 4 * 1024**3)
 # session_replication_role, else the import simply runs them).
 SCHOOLID_IMPORT_SKIP_ROW_TRIGGERS = env_bool("SCHOOLID_IMPORT_SKIP_ROW_TRIGGERS", True)
 SCHOOLID_SYNC_LOCK_SECONDS = env_int("SCHOOLID_SYNC_LOCK_SECONDS", 2 * 3600)
+# The unit (by code) under which OneRoster orgs without a parent are placed; default: the country's
+# one top-level unit (made, as "ROOT", when the register has none).
+SCHOOLID_ONEROSTER_ROOT = os.environ.get("SCHOOLID_ONEROSTER_ROOT", "").strip()
 SCHOOLID_IMPORT_MAX_STORED_PROBLEMS = env_int("SCHOOLID_IMPORT_MAX_STORED_PROBLEMS", 100000)
 SCHOOLID_REPORT_DIR = Path(os.environ.get("SCHOOLID_REPORT_DIR", VAR_DIR / "reports"))
 if PRODUCTION and SCHOOLID_SYNC_SOURCE:

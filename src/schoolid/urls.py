@@ -71,3 +71,7 @@ urlpatterns = [
     path("scim/v2/", include("schoolid.provisioning.scim.urls")),
     path("dev/outbox", dev_outbox, name="dev-outbox"),
 ]
+
+handler400 = "schoolid.core.problems.handler400"
+handler404 = "schoolid.core.problems.handler404"
+handler500 = "schoolid.core.problems.handler500"

@@ -503,6 +503,6 @@ def sync_report(request, run_id: int):
     if run is None:
         raise Http404
     page = Paginator(sync_selectors.run_problems(run), 100).get_page(request.GET.get("page"))
-    counts = [(SYNC_COUNT_LABELS.get(key, key), value) for key, value in run.counts.items() if value]
+    counts = [(SYNC_COUNT_LABELS.get(key, key), value) for key, value in run.counts.items() if value and isinstance(value, int)]
     return render(request, "console/sync_report.html", {"run": run, "counts": counts, "page": page})
 

@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from schoolid.accounts.passwords import check_password_policy, context_words_for
+from schoolid.core.problems import Problem
 from schoolid.flows import activation, contact_change, recovery, tokens
 from schoolid.flows import sms_signin as sms_flow
 from schoolid.flows.models import Flow
@@ -62,11 +63,6 @@ class ProvenOut(Schema):
 class RecoveryDone(Schema):
     login: str
     password_changed: bool
-
-
-class Problem(Schema):
-    detail: str
-    problems: list[str] = []
 
 
 SENT = "If an account matches, a message is on its way."

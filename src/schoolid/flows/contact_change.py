@@ -24,6 +24,7 @@ from schoolid.flows import limits
 from schoolid.flows.activation import link_seconds
 from schoolid.flows.models import Flow, LinkToken
 from schoolid.flows.sms_signin import CODE_SECONDS, new_code, spend_code
+from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue
 
 EMAIL_PURPOSE, PHONE_PURPOSE = "email_change", "phone_change"
@@ -100,7 +101,7 @@ def start_phone_change(request, account: Account, new_mobile: str) -> bool:
                                    target=new_mobile, expires_at=now + datetime.timedelta(seconds=CODE_SECONDS))
         code = new_code(flow, PHONE_PURPOSE)
         with translation.override(_language(account)):
-            enqueue(channel="sms", to=new_mobile, subject="", body=str(_("SchoolID code to confirm this number: %(code)s. It works for 10 minutes.") % {"code": code}),
+            enqueue(channel="sms", to=new_mobile, subject="", body=str(_("SchoolID code to confirm this number: %(code)s. It works for 10 minutes.") % {"code": keep(code)}),
                     purpose="phone_change.code", dedupe_key=f"phone_change:{flow.pk}")
         record_event("phone_change.requested", "success", actor=account, target=account, request=request, detail={"flow": str(flow.pk)})
     request.session[PHONE_FLOW_KEY] = str(flow.pk)

@@ -88,6 +88,8 @@ def confirm_email(request, raw_token: str) -> Account | None:
         flow, account = link.flow, link.flow.account
         Flow.objects.filter(pk=flow.pk).update(state=Flow.State.DONE)
         Person.objects.filter(pk=account.person_id).update(email=flow.target, email_verified=True, email_edited_at=timezone.now())
+        if account.person is not None:  # the page after this shows the new address, not the loaded one
+            account.person.email, account.person.email_verified = flow.target, True
         record_event("email_change.confirmed", "success", actor=account, target=account, request=request)
     return account
 

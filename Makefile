@@ -31,7 +31,7 @@ chromium:
 	fi
 
 demo: install
-	$(BIN)/schoolid demo $(if $(COUNTRY),--country $(COUNTRY),)
+	$(BIN)/schoolid demo $(if $(COUNTRY),--country $(COUNTRY),) $(if $(HOST),--host $(HOST),) $(if $(PORT),--port $(PORT),)
 
 test: test-deps chromium
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "schoolid.accounts.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "schoolid.core.middleware.LocalDigitsMiddleware",
 ]
 
 ROOT_URLCONF = "schoolid.urls"
@@ -114,6 +115,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "schoolid.core.context_processors.schoolid",
             ],
+            # |digits, |ldate and |ldatetime in every template (core/numerals.py).
+            "builtins": ["schoolid.core.templatetags.numerals"],
         },
     },
 ]
@@ -281,6 +284,8 @@ LANGUAGES = [
 ]
 LANGUAGE_CODE = SCHOOLID_PROFILE.default_language
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Date formats where the country's own forms differ from Django's (before Django's own).
+FORMAT_MODULE_PATH = ["schoolid.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = SCHOOLID_PROFILE.time_zone

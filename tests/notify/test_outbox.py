@@ -8,6 +8,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from schoolid.core.numerals import keep
 from schoolid.notify import services
 from schoolid.notify.models import OutboxMessage
 from tests import factories as f
@@ -94,11 +95,12 @@ def test_second_factor_reset_notifies_every_verified_contact(smtp, gateway):
 
 
 def test_outbox_command_and_demo_page(gateway, capsys, settings):
-    services.enqueue(channel="sms", to="+989121234567", subject="", body="کد: 481516", purpose="signin.code", dedupe_key="r7")
+    services.enqueue(channel="sms", to="+989121234567", subject="", body=f"کد: {keep('481516')} ({10} دقیقه)", purpose="signin.code", dedupe_key="r7")
     call_command("outbox")
     assert "+989121234567\tsignin.code\tsent\t1" in capsys.readouterr().out
     settings.PRODUCTION = False
-    assert "481516" in Client().get("/dev/outbox").content.decode()
+    page = Client().get("/dev/outbox").content.decode()
+    assert "481516" in page and "(۱۰ دقیقه)" in page  # the typed code stays ASCII, the rest reads in Persian
     settings.PRODUCTION = True
     assert Client().get("/dev/outbox").status_code == 404
 

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -20,6 +21,7 @@ from schoolid.accounts.services import ScopeDenied
 from schoolid.audit.services import record_event
 from schoolid.console.selectors import CONSOLE_ACTIONS, AccountFilter, can_issue, classes_in_scope, find_by_national_id, not_yet_activated, register_edit_access, role_summary, visible_accounts
 from schoolid.console.selectors import identity_visible
+from schoolid.console import selectors
 from schoolid.credentials import exports
 from schoolid.credentials.models import IssuanceBatch
 from schoolid.credentials.services import (
@@ -160,7 +162,9 @@ def _download(request, batch_id, kind: str):
     record_event("credentials.exported", "success", actor=request.user, request=request, detail={"batch": str(batch_id), "format": kind})
     stamp = batch.created_at.strftime("%Y%m%d-%H%M")
     if kind == "pdf":
-        response = HttpResponse(exports.slips_pdf(items, settings.SCHOOLID_PROFILE, title=batch.description), content_type="application/pdf")
+        with translation.override(settings.SCHOOLID_PROFILE.default_language):  # the slips' language
+            title = selectors.batch_title(batch)
+        response = HttpResponse(exports.slips_pdf(items, settings.SCHOOLID_PROFILE, title=title or None), content_type="application/pdf")
     else:
         response = HttpResponse(exports.items_csv(items), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="schoolid-{stamp}.{kind}"'

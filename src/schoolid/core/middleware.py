@@ -3,6 +3,7 @@ import json
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest
 
+from schoolid.core import numerals
 from schoolid.core.requestid import new_request_id, reset_request_id, set_request_id
 
 # Pages load only our own scripts, styles and images; no third party sees a pupil's page (ASVS 14.2.7).
@@ -75,4 +76,28 @@ class SecurityHeadersMiddleware:
         if getattr(request, "user", None) is not None and request.user.is_authenticated:
             # Pages with personal data are never cached (ASVS 14.3.2).
             response["Cache-Control"] = "no-store"
+        return response
+
+
+class LocalDigitsMiddleware:
+    """Every number on a page in the reader's digits (fa, bn), by one rule (core/numerals.py);
+    typed codes in <code>, <kbd> or data-keep-digits elements, and words with Latin letters, stay."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        language = getattr(request, "LANGUAGE_CODE", None)
+        if (
+            language
+            and numerals.uses_native_digits(language)
+            and not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")
+            and not response.has_header("Content-Encoding")
+        ):
+            charset = response.charset or "utf-8"
+            response.content = numerals.local_digits_html(response.content.decode(charset), language).encode(charset)
+            if response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
         return response

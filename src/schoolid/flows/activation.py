@@ -22,6 +22,7 @@ from schoolid.flows import limits
 from schoolid.flows.age_rules import refusal_for_activation
 from schoolid.flows.models import Flow, LinkToken
 from schoolid.flows.sms_signin import find_by_national_id
+from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue
 
 PURPOSE = "activation"
@@ -79,7 +80,7 @@ def start(request, identifier: str) -> bool:
             kind, login = "email", email
         with translation.override(account.preferred_language or profile.default_language):
             subject = str(_("Your SchoolID login and a link to set your password"))
-            body = str(_("Your login for SchoolID: %(login)s\n\nSet your password here (the link works once, for %(minutes)d minutes):\n%(link)s\n\nIf you did not ask for this, ignore this e-mail; nothing changes.") % {"login": login, "minutes": link_seconds() // 60, "link": link})
+            body = str(_("Your login for SchoolID: %(login)s\n\nSet your password here (the link works once, for %(minutes)d minutes):\n%(link)s\n\nIf you did not ask for this, ignore this e-mail; nothing changes.") % {"login": keep(login), "minutes": link_seconds() // 60, "link": link})
         enqueue(channel="email", to=email, subject=subject, body=body, purpose="activation.link", dedupe_key=f"activation:{flow.pk}")
         record_event("activation.requested", "success", target=account, request=request, detail={"flow": str(flow.pk)})
     return True

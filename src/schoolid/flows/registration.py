@@ -56,6 +56,7 @@ from schoolid.flows.activation import link_seconds
 from schoolid.flows.age_rules import age_on
 from schoolid.flows.models import Flow, LinkToken, OneTimeCode
 from schoolid.flows.sms_signin import CODE_SECONDS, code_mac, spend_code
+from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue
 
 FLOW_SESSION_KEY = "registration_flow"
@@ -196,11 +197,11 @@ def send_codes(request, flow: Flow, *, email: str, mobile: str, resend: bool = F
             if need_email:
                 code = _new_code(flow, EMAIL_CODE)
                 enqueue(channel="email", to=email, subject=str(_("Your SchoolID registration code")),
-                        body=str(_("Your code to confirm this e-mail address for SchoolID: %(code)s\n\nIt works for 10 minutes. Never give it to anyone. If you did not start a registration, ignore this e-mail.") % {"code": code}),
+                        body=str(_("Your code to confirm this e-mail address for SchoolID: %(code)s\n\nIt works for 10 minutes. Never give it to anyone. If you did not start a registration, ignore this e-mail.") % {"code": keep(code)}),
                         purpose="registration.email_code", dedupe_key=f"registration:{flow.pk}:email:{number}")
             if need_mobile:
                 code = _new_code(flow, MOBILE_CODE)
-                enqueue(channel="sms", to=mobile, subject="", body=str(_("SchoolID registration code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": code}),
+                enqueue(channel="sms", to=mobile, subject="", body=str(_("SchoolID registration code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": keep(code)}),
                         purpose="registration.sms_code", dedupe_key=f"registration:{flow.pk}:sms:{number}")
         Flow.objects.filter(pk=flow.pk).update(state=Flow.State.CODE_SENT, data=data)
         flow.state, flow.data = Flow.State.CODE_SENT, data
@@ -288,7 +289,7 @@ def _tell_owner(person: Person, account: Account | None, flow: Flow, reason: str
     code = account.display_code if account is not None else ""
     with translation.override(language):
         if reason == "account_in_use":
-            text = _("Someone tried to register a new SchoolID account with your ID number. You already have an account; your user code is %(code)s. If it was you, sign in, or use \"Forgot your login or password?\" on the sign-in page. If it was not you, your account is unchanged; tell your school if this happens again.") % {"code": code}
+            text = _("Someone tried to register a new SchoolID account with your ID number. You already have an account; your user code is %(code)s. If it was you, sign in, or use \"Forgot your login or password?\" on the sign-in page. If it was not you, your account is unchanged; tell your school if this happens again.") % {"code": keep(code)}
         else:
             text = _("Someone tried to register for SchoolID with your ID number, but the details did not match the school's register, so nothing was changed. If it was you, ask your school to check your details. If it was not you, tell your school.")
         subject, body = str(_("Someone tried to register with your ID number")), str(text)

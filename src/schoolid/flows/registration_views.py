@@ -26,8 +26,11 @@ class IdentityForm(forms.Form):
     national_id = _text(gettext_lazy("ID number"), "off", inputmode="numeric", autofocus=True)
     given_name = _text(gettext_lazy("Given name"), "given-name")
     family_name = _text(gettext_lazy("Family name"), "family-name")
-    # A date field sends YYYY-MM-DD; typed text in any digits (DD.MM.YYYY) is read as well.
-    birth_date = forms.CharField(label=gettext_lazy("Birth date"), max_length=32, widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}))
+    # Typed day first, as the countries' own forms ask (a browser date field would show the browser's
+    # order, mm/dd/yyyy in many); DD.MM.YYYY, DD/MM/YYYY or YYYY-MM-DD in any digits is read.
+    birth_date = forms.CharField(label=gettext_lazy("Birth date"), max_length=32,
+                                 help_text=gettext_lazy("Day, month, year: for example 23.04.1985"),
+                                 widget=forms.TextInput(attrs={"autocomplete": "bday", "aria-describedby": "birth_date-hint", "spellcheck": "false"}))
 
 
 class ContactForm(forms.Form):

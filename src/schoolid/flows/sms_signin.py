@@ -28,6 +28,7 @@ from schoolid.core.profiles import current_profile
 from schoolid.directory.national_ids import SCHEMES, InvalidNationalId
 from schoolid.flows import limits
 from schoolid.flows.models import Flow, OneTimeCode
+from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue
 
 FLOW_SESSION_KEY = "sms_signin_flow"
@@ -96,7 +97,7 @@ def start(request, national_id: str) -> bool:
             from django.utils import translation
 
             with translation.override(account.preferred_language or current_profile().default_language):
-                text = str(_("SchoolID sign-in code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": code})
+                text = str(_("SchoolID sign-in code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": keep(code)})
             enqueue(channel="sms", to=account.person.mobile, subject="", body=text, purpose="signin.sms_code", dedupe_key=f"sms_signin:{flow.pk}")
             record_event("signin.sms_code", "success", target=account, request=request, detail={"flow": str(flow.pk)})
         else:

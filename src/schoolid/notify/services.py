@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 
+from schoolid.core import numerals
 from schoolid.notify import channels
 from schoolid.notify.models import OutboxMessage
 
@@ -16,8 +17,21 @@ logger = logging.getLogger("schoolid.notify")
 LEASE_SECONDS = 300
 
 
-def enqueue(*, channel: str, to: str, subject: str, body: str, purpose: str, dedupe_key: str) -> OutboxMessage:
-    """Store the message (once per dedupe key) and deliver it after the surrounding commit."""
+def reader_text(text: str, language: str | None = None) -> str:
+    """A message as its reader reads it: numbers in their digits (fa, bn), while the codes marked
+    with numerals.keep() stay ASCII; the marks stay only in right-to-left text, where they keep a
+    code left to right (elsewhere they would only cost an SMS its GSM-7 encoding)."""
+    language = numerals.base_language(language)
+    text = numerals.local_digits(text, language)
+    if language not in ("fa", "he", "ar"):
+        text = text.replace(numerals.LRI, "").replace(numerals.PDI, "")
+    return text
+
+
+def enqueue(*, channel: str, to: str, subject: str, body: str, purpose: str, dedupe_key: str, language: str | None = None) -> OutboxMessage:
+    """Store the message (once per dedupe key) and deliver it after the surrounding commit; its
+    numbers are written for a reader of `language` (default: the active language)."""
+    subject, body = reader_text(subject, language), reader_text(body, language)
     message, created = OutboxMessage.objects.get_or_create(
         dedupe_key=dedupe_key[:128],
         defaults={"channel": channel, "to": to, "subject": subject[:200], "body": body, "purpose": purpose},
@@ -82,12 +96,13 @@ def notify_person(person, *, purpose: str, subject, text, dedupe_key: str, langu
     messages = []
     if person is None:
         return messages
-    with translation.override(language or settings.SCHOOLID_PROFILE.default_language):
+    language = language or settings.SCHOOLID_PROFILE.default_language
+    with translation.override(language):
         subject_text, body = str(subject), str(text)
     if person.email and person.email_verified:
-        messages.append(enqueue(channel="email", to=person.email, subject=subject_text, body=body, purpose=purpose, dedupe_key=f"{dedupe_key}:email"))
+        messages.append(enqueue(channel="email", to=person.email, subject=subject_text, body=body, purpose=purpose, dedupe_key=f"{dedupe_key}:email", language=language))
     if person.mobile and person.mobile_verified:
-        messages.append(enqueue(channel="sms", to=person.mobile, subject="", body=body, purpose=purpose, dedupe_key=f"{dedupe_key}:sms"))
+        messages.append(enqueue(channel="sms", to=person.mobile, subject="", body=body, purpose=purpose, dedupe_key=f"{dedupe_key}:sms", language=language))
     return messages
 
 

@@ -32,6 +32,20 @@ def _demo_country() -> str | None:
     return country.lower() if isinstance(country, str) and country.isalpha() and len(country) == 2 else None
 
 
+def _metrics_directory() -> None:
+    """Server processes share their Prometheus counters through files (core/metrics.py). The variable
+    must be set before prometheus-client is first imported, and the files of a previous run removed."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from pathlib import Path
+
+    directory = Path(os.environ.get("SCHOOLID_VAR_DIR") or Path.cwd() / "var").resolve() / "metrics"
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "schoolid.settings")
@@ -46,6 +60,8 @@ def main(argv: list[str] | None = None) -> None:
         country = _demo_country()
         if country:
             os.environ["SCHOOLID_PROFILE"] = country
+    if len(argv) > 1 and argv[1] in ("serve", "demo"):
+        _metrics_directory()
     if len(argv) == 1:
         print(__doc__.strip())
         argv.append("help")

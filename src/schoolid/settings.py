@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "schoolid.core.metrics.MetricsMiddleware",
     "schoolid.core.middleware.RequestIdMiddleware",
     "schoolid.core.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -125,6 +126,9 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("SCHOOLID_DB_CONN_MAX_AGE", 60))}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # A database host that does not answer fails a request (and /api/v1/ready) within this, never hangs it.
+        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("SCHOOLID_DB_CONNECT_TIMEOUT", 5)
     if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("SCHOOLID_DB_SERVER_SIDE_BINDING", True):
         # Parameters travel apart from the SQL text (psycopg's server-side binding) instead of being
         # quoted into it in Python: about 70 µs less CPU per query with parameters (sign-in runs
@@ -152,7 +156,10 @@ if PRODUCTION and not REDIS_URL:
     # database either way (core/counters.py).
     raise ImproperlyConfigured("REDIS_URL is required when SCHOOLID_MODE=production: a cache shared by every worker and host")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "schoolid.core.cache.SchoolRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "schoolid"}}
+    CACHES = {"default": {"BACKEND": "schoolid.core.cache.SchoolRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "schoolid",
+                          # A Redis that does not answer is an error within seconds, not a request that hangs.
+                          "OPTIONS": {"socket_connect_timeout": env_int("SCHOOLID_REDIS_CONNECT_TIMEOUT", 2),
+                                      "socket_timeout": env_int("SCHOOLID_REDIS_TIMEOUT", 5)}}}
     # Sessions live in Redis with the other shared state: a sign-in writes no session row to the
     # database, and every app host sees every session.
     SESSION_ENGINE = os.environ.get("SCHOOLID_SESSION_ENGINE", "schoolid.accounts.session_cache")
@@ -248,6 +255,11 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env_bool("SCHOOLID_EAGER_JOBS", not PRODUCTION)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {"deliver-due-outbox": {"task": "schoolid.notify.deliver_due", "schedule": 60.0}}
+
+# --- Operations ----------------------------------------------------------------------------
+# /metrics answers only these client addresses or networks (REMOTE_ADDR; behind a proxy, the proxy
+# must refuse /metrics from outside: deploy/nginx.conf does).
+SCHOOLID_METRICS_ALLOWED = [a.strip() for a in os.environ.get("SCHOOLID_METRICS_ALLOWED", "127.0.0.1,::1").split(",") if a.strip()]
 
 # --- Provisioning from the school register (OneRoster CSV) -----------------------------------
 # The data set `schoolid sync` and the periodic sync read: a folder or a zip file the register drops.

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from schoolid.accounts import views as account_views
 from schoolid.api import api
+from schoolid.core.metrics import metrics_view
 from schoolid.flows import views as flow_views
 from schoolid.flows import registration_views
 from schoolid.flows.login import passed_second_factor
@@ -70,6 +71,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("scim/v2/", include("schoolid.provisioning.scim.urls")),
     path("dev/outbox", dev_outbox, name="dev-outbox"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler400 = "schoolid.core.problems.handler400"

@@ -114,3 +114,38 @@ def test_demo_outbox_answers_only_a_loopback_client(address, settings):
     assert Client(REMOTE_ADDR=address, HTTP_X_FORWARDED_FOR="127.0.0.1").get("/dev/outbox").status_code == 404
     for loopback in ("127.0.0.1", "127.0.0.2", "::1", "::ffff:127.0.0.1"):
         assert "271828" in Client(REMOTE_ADDR=loopback).get("/dev/outbox").content.decode()
+
+
+@pytest.fixture
+def broker_down():
+    """Celery as in production (not eager), with its Redis broker unreachable."""
+    from schoolid.celery import app
+
+    keys = ("task_always_eager", "broker_url", "task_publish_retry")
+    saved, saved_pool = {k: app.conf[k] for k in keys}, app._pool
+    app.conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:9/0", task_publish_retry=False)
+    app._pool = None
+    yield
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = saved_pool
+    app.conf.update(saved)
+
+
+def test_a_committed_password_change_is_not_an_error_page_when_the_broker_is_down(broker_down, gateway):
+    """Issue 17: the password change committed, then scheduling its notice raised in on_commit and the
+    user saw a 500 for a change that had happened. Now the page is the normal success, the notice
+    waits in the outbox, and the periodic deliverer sends it once (ASVS v5 16.5.3)."""
+    old, new = "maple river lantern quietly", "copper kettle under stars"
+    account = f.account("guardian", f.org_tree()["school_a"], password=old, mobile="+989121234567", mobile_verified=True)
+    client = Client(raise_request_exception=True)
+    assert client.post("/signin/", {"identifier": account.person.national_id, "password": old})["Location"] == "/account/"
+    response = client.post("/account/password/", {"current_password": old, "new_password": new, "new_password_again": new})
+    assert response.status_code == 302 and response["Location"] == "/account/"
+    account.refresh_from_db()
+    assert account.check_password(new)
+    notice = OutboxMessage.objects.get(purpose="password.changed")
+    assert notice.status == "queued" and gateway.received == []
+    assert services.deliver_due() == {"sent": 1}
+    assert services.deliver_due() == {}
+    assert len(gateway.received) == 1

@@ -42,9 +42,16 @@ def enqueue(*, channel: str, to: str, subject: str, body: str, purpose: str, ded
 
 
 def schedule_delivery(message_id) -> None:
+    """Runs after the commit: ask for the message to be sent now. The change is committed by then,
+    so a failure here (the broker unreachable, a channel error in the in-process embedded run) must
+    not turn it into an error page: it is logged, and the message waits in the outbox for the
+    periodic deliverer (deliver_due; lost leases are taken back)."""
     from schoolid.notify.tasks import deliver_message
 
-    deliver_message.delay(str(message_id))
+    try:
+        deliver_message.delay(str(message_id))
+    except Exception:  # noqa: BLE001 - anything the broker or a channel raises; the outbox keeps the message
+        logger.exception("outbox delivery not scheduled; the periodic deliverer will send it", extra={"message_id": str(message_id)})
 
 
 def _retry_delay(attempts: int) -> int:

@@ -34,7 +34,8 @@ def schedule_delivery(message_id) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER and settings.DELIVER_AFTER_RESPONSE:
         # In-process jobs: the request does not wait for the SMTP server or the SMS gateway, so the
         # answer takes as long whether or not a message went out (ASVS v5 6.3.8; issue 11 item 3).
-        threading.Thread(target=_deliver_in_background, args=(str(message_id),), daemon=True, name="schoolid-deliver").start()
+        # Not a daemon: a command that exits right after enqueueing still waits for its messages.
+        threading.Thread(target=_deliver_in_background, args=(str(message_id),), daemon=False, name="schoolid-deliver").start()
         return
     deliver_message.delay(str(message_id))
 

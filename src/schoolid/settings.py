@@ -254,6 +254,12 @@ SCHOOLID_DEV_OUTBOX = env_bool("SCHOOLID_DEV_OUTBOX", not PRODUCTION)
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_TASK_ALWAYS_EAGER = env_bool("SCHOOLID_EAGER_JOBS", not PRODUCTION)
 CELERY_TASK_IGNORE_RESULT = True
+# In-process jobs deliver e-mail and SMS on a background thread, after the answer (see notify.services).
+DELIVER_AFTER_RESPONSE = env_bool("SCHOOLID_DELIVER_AFTER_RESPONSE", True)
+# Starting a self-service flow (SMS sign-in, recovery, activation, registration codes) answers no
+# sooner than this, so a known identifier's extra work (a code, a link, a message) does not show in
+# the time taken (ASVS v5 6.3.8; FP-CS). 0 turns it off.
+FLOW_ANSWER_SECONDS = max(0.0, float(os.environ.get("SCHOOLID_FLOW_ANSWER_SECONDS", "") or 0.25))
 CELERY_BEAT_SCHEDULE = {"deliver-due-outbox": {"task": "schoolid.notify.deliver_due", "schedule": 60.0}}
 
 # --- Operations ----------------------------------------------------------------------------

@@ -49,6 +49,7 @@ def _account_for(identifier: str) -> Account | None:
     return find_by_national_id(value)
 
 
+@limits.answer_in_equal_time
 def start(request, identifier: str) -> bool:
     """Send the activation e-mail when the register has an address. False only when this identifier or
     address asked too often."""

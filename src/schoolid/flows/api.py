@@ -379,13 +379,15 @@ def set_security_question(request, body: QuestionIn):
     return Status(200, Accepted(detail="saved"))
 
 
-@router.get("/recovery/{flow_id}/question", include_in_schema=LEGACY_KBA, response={200: QuestionOut, 404: Problem, 409: Problem}, summary="Legacy option only: the question after the code")
-def recovery_question(request, flow_id: str, binding: str = ""):
+@router.get("/recovery/{flow_id}/question", include_in_schema=LEGACY_KBA, response={200: QuestionOut, 404: Problem, 409: Problem},
+            summary="Legacy option only: the question after the code (the proof's binding in X-Recovery-Binding)")
+def recovery_question(request, flow_id: str):
     from schoolid.accounts import security_questions
 
     if not security_questions.enabled():
         return Status(404, Problem(detail="not offered"))
-    flow = _proven_recovery_flow(flow_id, binding)
+    # The binding travels in a header, never in the URL (FP-CS "URL Tokens").
+    flow = _proven_recovery_flow(flow_id, request.headers.get("X-Recovery-Binding", ""))
     if flow.state != Flow.State.NEEDS_ANSWER:
         return Status(409, Problem(detail="no question is pending"))
     answer = security_questions.SecurityAnswer.objects.filter(account=flow.account).first()

@@ -80,6 +80,7 @@ def _channel(account: Account | None, typed_kind: str) -> str | None:
     return "sms" if sms_ok else None
 
 
+@limits.answer_in_equal_time
 def start(request, need: str, identifier: str) -> bool:
     """Send the proof if an account matches; False only when sending was asked too often. A request
     never locks or changes the account (FP-CS "Account Lockout")."""

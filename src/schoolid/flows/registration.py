@@ -217,6 +217,7 @@ def _throttle_key(flow: Flow) -> str:
     return f"registration:{flow.identifier_key}"
 
 
+@limits.answer_in_equal_time
 def verify_codes(request, flow: Flow, *, email_code: str, mobile_code: str) -> tuple[str, int]:
     """Check the typed codes. ("created", 0) once both contacts are proven (the account is then made
     or activated, or the owner told: the same answer); otherwise "invalid", "expired" or "throttled"

@@ -79,6 +79,7 @@ def find_by_national_id(raw: str) -> Account | None:
     return Account.objects.select_related("person").filter(person__national_id_scheme=scheme.code, person__national_id=number).first()
 
 
+@limits.answer_in_equal_time
 def start(request, national_id: str) -> bool:
     """Start a flow and send a code if the ID belongs to an eligible account. Returns False only when
     this identifier or address asked too often (the same answer whether or not the ID exists)."""

@@ -57,7 +57,8 @@ def test_a_scoped_client_cannot_pull_another_schools_pupil_under_its_principal(s
         assert not decide(principal, action, victim), action
     assert not RoleAssignment.objects.current().filter(account=victim, org_unit__path__startswith=tree["school_a"].path).exists()
     assert PendingRole.objects.get(account=victim).status == "pending"
-    assert victim.user_code not in [u["id"] for u in scim.get("Users").json_body["Resources"]]
+    # Listed to the client like any User it created, from what it sent; A's staff still see nothing.
+    assert victim.user_code in [u["id"] for u in scim.get("Users").json_body["Resources"]]
 
 
 def test_the_client_reads_back_what_it_sent_never_the_register(scim, tree):
@@ -83,6 +84,17 @@ def test_unknown_and_known_elsewhere_get_the_same_answer(scim, tree):
     read_known, read_unknown = scim.get(f"Users/{known.json_body['id']}"), scim.get(f"Users/{unknown.json_body['id']}")
     assert read_known.status_code == read_unknown.status_code == 200
     assert _shape(read_known.json_body) == _shape(read_unknown.json_body)
+    for probe in (f'userName eq "{known.json_body["id"]}"', 'externalId eq "sis-1"', 'name.givenName eq "Sara"',
+                  f'{EXT}:roles[org eq "{tree["class_a1"].code}"]', f'emails[value co "ahmadi"]'):
+        listed = {u["id"] for u in scim.get("Users", filter=probe).json_body["Resources"]}
+        assert known.json_body["id"] in listed, probe
+    both = {u["id"] for u in scim.get("Users").json_body["Resources"]}
+    assert {known.json_body["id"], unknown.json_body["id"]} <= both
+    pages = [scim.get("Users", startIndex=i, count=1).json_body for i in (1, 2, 3)]
+    assert [p["totalResults"] for p in pages] == [2, 2, 2]
+    assert [[u["id"] for u in p["Resources"]] for p in pages] == [[unknown.json_body["id"]], [known.json_body["id"]], []]
+    assert scim.get("Users", filter='externalId eq "sis-1"').json_body["totalResults"] == 1
+    assert scim.get("Users", filter='name.givenName eq "Nika"').json_body["totalResults"] == 0  # the register's name is not searchable
     again = scim.post("Users", _user_body(tree, victim.person.national_id, externalId="sis-1"))
     again_unknown = scim.post("Users", _user_body(tree, unknown.json_body[EXT]["nationalId"], externalId="sis-2"))
     assert again.status_code == again_unknown.status_code == 409

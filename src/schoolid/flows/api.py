@@ -318,6 +318,42 @@ class SchoolFound(Schema):
     area: str
 
 
+class SessionOut(Schema):
+    id: int
+    device: str
+    user_agent: str
+    address: str
+    last_used: str
+    current: bool
+
+
+@router.get("/settings/sessions", auth=tokens.SessionToken(), response=list[SessionOut], summary="My signed-in sessions (ASVS v5 7.5.2)")
+def list_sessions(request):
+    from schoolid.accounts import sessions
+
+    here = sessions.current_digest(request)
+    return [SessionOut(id=row.pk, device=sessions.device_label(row.user_agent), user_agent=row.user_agent, address=row.ip or "",
+                       last_used=row.last_seen_at.isoformat(), current=row.key_digest == here)
+            for row in sessions.open_sessions(request.user)[:50]]
+
+
+@router.delete("/settings/sessions/{int:session_id}", auth=tokens.SessionToken(), response={204: None, 404: Problem}, summary="Sign one of my sessions out")
+def end_session(request, session_id: int):
+    from schoolid.accounts import sessions
+
+    if not sessions.end_one(request, session_id):
+        return Status(404, Problem(detail="no such session"))
+    return Status(204, None)
+
+
+@router.post("/settings/sessions/end-others", auth=tokens.SessionToken(), response={200: Accepted}, summary="Sign out everywhere but here")
+def end_other_sessions(request):
+    from schoolid.accounts import sessions
+
+    ended = sessions.end_all_others(request)
+    return Status(200, Accepted(detail=f"{ended} sessions ended"))
+
+
 @router.get("/help", response=list[SchoolFound], summary="Who can help me: find a school by name")
 def help_search(request, q: str = ""):
     from schoolid.directory.selectors import search_schools

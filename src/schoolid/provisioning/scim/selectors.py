@@ -332,3 +332,56 @@ def pending_json(pendings: list, base_url: str) -> dict:
     data["meta"] = {"resourceType": "User", "created": _iso(first.created_at), "lastModified": _iso(first.created_at),
                     "location": f"{base_url}/Users/{account.user_code}"}
     return data
+
+
+def _doc_values(doc: dict, path: AttrPath) -> list:
+    """Every value at an attribute path of a resource document (multi-valued attributes flattened;
+    a complex value without a sub-attribute stands for its "value")."""
+    from schoolid.provisioning.scim.filters import _get_ci
+
+    container = _get_ci(doc, S.SCHOOL_USER.lower()) if path.schema == S.SCHOOL_USER.lower() else doc
+    found = _get_ci(container or {}, path.attr)
+    items = found if isinstance(found, list) else [found]
+    values = []
+    for item in items:
+        if isinstance(item, dict):
+            values.append(_get_ci(item, path.sub or "value"))
+        elif not path.sub:
+            values.append(item)
+    return values
+
+
+def doc_matches(node, doc: dict) -> bool:
+    """A filter evaluated on a resource's JSON (for Users answered from what the client sent)."""
+    from schoolid.provisioning.scim.filters import _compare, _get_ci, matches
+
+    if isinstance(node, And):
+        return doc_matches(node.left, doc) and doc_matches(node.right, doc)
+    if isinstance(node, Or):
+        return doc_matches(node.left, doc) or doc_matches(node.right, doc)
+    if isinstance(node, Not):
+        return not doc_matches(node.inner, doc)
+    if isinstance(node, ValuePath):
+        container = _get_ci(doc, S.SCHOOL_USER.lower()) if node.path.schema == S.SCHOOL_USER.lower() else doc
+        items = _get_ci(container or {}, node.path.attr) or []
+        return any(matches(node.filter, item) for item in (items if isinstance(items, list) else [items]))
+    if isinstance(node, Present):
+        return any(_compare(v, "pr", None) for v in _doc_values(doc, node.path))
+    if isinstance(node, Compare):
+        values = _doc_values(doc, node.path) or [None]
+        return any(_compare(v, node.op, node.value) for v in values)
+    raise invalid_filter("Unsupported filter")
+
+
+def pending_docs(token: ScimToken, text: str | None, base_url: str) -> list[dict]:
+    """The client's waiting Users that match a list filter, after its other Users (issue 11, item 2):
+    a list or filter answers for them as it would for a User it had created."""
+    by_account: dict[int, list] = {}
+    for pending in pending_roles(token):
+        by_account.setdefault(pending.account_id, []).append(pending)
+    if not by_account:
+        return []
+    visible = set(visible_users(token).filter(pk__in=list(by_account)).values_list("pk", flat=True))
+    node = parse_filter(text, KNOWN_SCHEMAS) if text else None
+    docs = [pending_json(items, base_url) for account_id, items in by_account.items() if account_id not in visible]
+    return [d for d in docs if node is None or doc_matches(node, d)]

@@ -203,6 +203,12 @@ def _list(request, token, params: dict, kind: str) -> HttpResponse:
     page = list(qs[start - 1 : start - 1 + count]) if count else []
     base = _base_url(request)
     docs = selectors.users_json(token, page, base) if kind == "User" else selectors.groups_json(page, base)
+    if kind == "User":
+        # Users whose roles wait are listed after the others, as the client sent them (README).
+        waiting = selectors.pending_docs(token, text, base)
+        skip = max(0, start - 1 - total)
+        docs += waiting[skip : skip + count - len(docs)] if count > len(docs) else []
+        total += len(waiting)
     attributes, excluded = _names(params.get("attributes")), _names(params.get("excludedAttributes"))
     return _response({
         "schemas": [S.LIST_RESPONSE],

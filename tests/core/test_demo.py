@@ -75,7 +75,7 @@ def test_commands_use_the_demo_country_and_links_follow_the_served_address(setti
     assert cli._demo_country() is None
     monkeypatch.delenv("SCHOOLID_BASE_URL", raising=False)
     monkeypatch.delenv("SCHOOLID_ALLOWED_HOSTS", raising=False)
-    monkeypatch.setattr(settings, "PRODUCTION", False)
+    settings.PRODUCTION = False
     use_served_address("0.0.0.0", 8080)
     assert settings.BASE_URL == "http://127.0.0.1:8080"
     monkeypatch.setenv("SCHOOLID_BASE_URL", "https://school.example")

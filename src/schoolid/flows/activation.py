@@ -45,7 +45,8 @@ def _account_for(identifier: str) -> Account | None:
     value = clean_text(identifier)
     if "@" in value:
         # An e-mail works only once the account was activated before (seed 002: the first time, the ID).
-        return Account.objects.select_related("person").filter(person__email=value.lower(), person__email_verified=True).exclude(status=Account.Status.DISABLED).first()
+        return (Account.objects.select_related("person").filter(person__email=value.lower(), person__email_verified=True)
+                .exclude(status__in=(Account.Status.DISABLED, Account.Status.NOT_ACTIVATED)).first())
     return find_by_national_id(value)
 
 

@@ -280,6 +280,5 @@ def retain(*, dry_run: bool = False, now=None) -> RetentionPlan:
             ids = step.ids
             for start in range(0, len(ids), size):
                 step.done += _apply(Step(step.category, step.setting, step.cutoff, ids[start:start + size]))
-        record_event("privacy.retention", "success", actor="retention",
-                     detail={s.setting if s.setting != "-" else "returning": len(s.ids) for s in steps})
+        record_event("privacy.retention", "success", actor="retention", detail={s.category: s.done for s in steps})
     return RetentionPlan(steps=steps, dry_run=dry_run)

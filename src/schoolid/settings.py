@@ -343,6 +343,7 @@ INSTALLED_APPS += ["schoolid.privacy"]  # noqa: F405 - the top floor: reads ever
 # and of their audit pseudonym. Default: derived from the secret key. Changing it forgets who was erased.
 SCHOOLID_PRIVACY_KEY = os.environ.get("SCHOOLID_PRIVACY_KEY", "")
 SCHOOLID_PRIVACY_BATCH_SIZE = env_int("SCHOOLID_PRIVACY_BATCH_SIZE", 1000)
+SCHOOLID_EXPORTS_PER_HOUR = env_int("SCHOOLID_EXPORTS_PER_HOUR", 10)  # subject access downloads per requester
 SCHOOLID_RETENTION_INTERVAL_HOURS = env_int("SCHOOLID_RETENTION_INTERVAL_HOURS", 24)
 # Later categories of the subject access export: {"name": "app.module.function(person, account)"}.
 SCHOOLID_SUBJECT_ACCESS_SECTIONS: dict[str, str] = {}

@@ -200,3 +200,17 @@ def test_a_profile_sets_its_own_periods_and_nonsense_is_refused():
         parse_profile({**base, "retention": {"audit_days": 5}})
     with pytest.raises(ValueError, match="negative"):
         parse_profile({**base, "retention": {"outbox_body_hours": -1}})
+
+
+def test_outside_the_demo_a_sent_messages_text_is_not_kept(settings):
+    """Codes and links are not kept in clear once delivered (production: no /dev/outbox)."""
+    from schoolid.notify.services import deliver
+
+    settings.SCHOOLID_DEV_OUTBOX = False
+    m = enqueue(channel="sms", to="+989121234567", subject="", body="Your code is 804417", purpose="test", dedupe_key="prod-1")
+    assert deliver(m.pk) == OutboxMessage.Status.SENT
+    assert OutboxMessage.objects.get(pk=m.pk).body == ""
+    settings.SCHOOLID_DEV_OUTBOX = True
+    m = enqueue(channel="sms", to="+989121234567", subject="", body="Your code is 804418", purpose="test", dedupe_key="demo-1")
+    deliver(m.pk)
+    assert OutboxMessage.objects.get(pk=m.pk).body == "Your code is 804418"  # the demo shows it; retention empties it

@@ -338,14 +338,14 @@ def pending_json(pendings: list, base_url: str) -> dict:
     if sent.get("external_id"):
         data["externalId"] = sent["external_id"]
     if sent.get("email"):
-        data["emails"] = [{"value": sent["email"]}]
+        data["emails"] = [{"value": sent["email"], "type": S.KEPT_EMAIL_TYPE, "primary": True}]
     if sent.get("mobile"):
-        data["phoneNumbers"] = [{"value": sent["mobile"]}]
+        data["phoneNumbers"] = [{"value": sent["mobile"], "type": S.KEPT_PHONE_TYPE, "primary": True}]
     data[S.SCHOOL_USER] = {"nationalId": sent.get("national_id", ""),
                            "roles": [{"value": p.role, "org": p.org_unit.code} for p in pendings]}
     data["meta"] = {"resourceType": "User", "created": _iso(first.created_at), "lastModified": _iso(first.created_at),
                     "location": f"{base_url}/Users/{account.user_code}"}
-    return data
+    return with_version(data)
 
 
 def _doc_values(doc: dict, path: AttrPath) -> list:

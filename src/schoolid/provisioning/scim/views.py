@@ -345,7 +345,7 @@ def user(request, token, rid):
     account = selectors.user_by_id(token, rid)
     if account is None:
         return _pending_user(request, token, rid)
-    if request.method != "GET":
+    if request.method != "GET" and request.META.get("HTTP_IF_MATCH"):
         _check_if_match(request, _user_doc(request, token, account))
     if request.method == "DELETE":
         services.delete_user(token, account, request=request)
@@ -384,7 +384,7 @@ def group(request, token, rid):
     unit = selectors.group_by_id(token, rid)
     if unit is None:
         raise not_found("No such Group")
-    if request.method != "GET":
+    if request.method != "GET" and request.META.get("HTTP_IF_MATCH"):
         _check_if_match(request, _group_doc(request, unit))
     if request.method == "DELETE":
         services.delete_group(token, unit, request=request)

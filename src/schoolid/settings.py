@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "schoolid.core.metrics.MetricsMiddleware",
+    "schoolid.core.middleware.UnavailableMiddleware",
     "schoolid.core.middleware.RequestIdMiddleware",
     "schoolid.core.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -77,8 +77,8 @@ class Command(BaseCommand):
 
         folder = write_demo_register(Path(settings.VAR_DIR))
         if not os.environ.get("SCHOOLID_SYNC_SOURCE"):
+            # Worker processes find it themselves (settings.py: the Polish demo's register in var/).
             settings.SCHOOLID_SYNC_SOURCE = str(folder)
-            os.environ["SCHOOLID_SYNC_SOURCE"] = str(folder)  # for the server's worker processes
         console.print(f"Register source for [bold]Sync now[/bold] (console → Sync from the register): {settings.SCHOOLID_SYNC_SOURCE} "
                       "(a small OneRoster set; each demo start writes its next state).", soft_wrap=True)
 

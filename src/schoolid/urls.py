@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from schoolid.accounts import views as account_views
 from schoolid.api import api
+from schoolid.core.metrics import metrics_view
 from schoolid.flows import views as flow_views
 from schoolid.flows import registration_views
 from schoolid.flows.login import passed_second_factor
@@ -51,6 +52,7 @@ urlpatterns = [
     path("activate/<str:token>/", flow_views.activation_link, name="activation-link"),
     path("account/", account_views.account, name="account"),
     path("account/password/", account_views.change_password, name="change-password"),
+    path("account/sessions/end/", account_views.end_sessions, name="end-sessions"),
     path("account/password/check/", account_views.check_new_password, name="check-new-password"),
     path("account/family/", account_views.family, name="family"),
     path("account/family/<str:user_code>/reset/", account_views.family_reset, name="family-reset"),
@@ -69,4 +71,9 @@ urlpatterns = [
     path("api/", api.urls),
     path("scim/v2/", include("schoolid.provisioning.scim.urls")),
     path("dev/outbox", dev_outbox, name="dev-outbox"),
+    path("metrics", metrics_view, name="metrics"),
 ]
+
+handler400 = "schoolid.core.problems.handler400"
+handler404 = "schoolid.core.problems.handler404"
+handler500 = "schoolid.core.problems.handler500"

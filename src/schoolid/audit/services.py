@@ -8,6 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from schoolid.audit.models import AuditEvent
+from schoolid.core import metrics
 from schoolid.core.requestid import get_request_id
 
 logger = logging.getLogger("schoolid.audit")
@@ -97,6 +98,7 @@ def record_event(
         detail=_clean_detail(detail),
     )
     _insert(event, along)
+    metrics.record_audit(action, result)
     logger.info(
         "audit %s %s",
         action,

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -20,6 +21,7 @@ from schoolid.accounts.services import ScopeDenied
 from schoolid.audit.services import record_event
 from schoolid.console.selectors import CONSOLE_ACTIONS, AccountFilter, can_issue, classes_in_scope, find_by_national_id, not_yet_activated, register_edit_access, role_summary, visible_accounts
 from schoolid.console.selectors import identity_visible
+from schoolid.console import selectors
 from schoolid.credentials import exports
 from schoolid.credentials.models import IssuanceBatch
 from schoolid.credentials.services import (
@@ -160,7 +162,9 @@ def _download(request, batch_id, kind: str):
     record_event("credentials.exported", "success", actor=request.user, request=request, detail={"batch": str(batch_id), "format": kind})
     stamp = batch.created_at.strftime("%Y%m%d-%H%M")
     if kind == "pdf":
-        response = HttpResponse(exports.slips_pdf(items, settings.SCHOOLID_PROFILE, title=batch.description), content_type="application/pdf")
+        with translation.override(settings.SCHOOLID_PROFILE.default_language):  # the slips' language
+            title = selectors.batch_title(batch)
+        response = HttpResponse(exports.slips_pdf(items, settings.SCHOOLID_PROFILE, title=title or None), content_type="application/pdf")
     else:
         response = HttpResponse(exports.items_csv(items), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="schoolid-{stamp}.{kind}"'
@@ -416,6 +420,28 @@ def person_edit(request, user_code):
     return render(request, "console/person_edit.html", context, status=400 if errors else 200)
 
 
+# --- roles waiting for confirmation (issue 11, item 2) ----------------------------------------------
+@staff_view()
+@require_http_methods(["GET", "POST"])
+def pending_roles(request):
+    """A role a school's client asked for someone who is also another unit's: confirm or refuse."""
+    from schoolid.accounts.models import PendingRole
+    from schoolid.accounts.selectors import pending_roles_for
+    from schoolid.accounts.services import decide_pending_role
+
+    if request.method == "POST":
+        pending = PendingRole.objects.select_related("account", "org_unit").filter(pk=request.POST.get("pending", "0"), status=PendingRole.Status.PENDING).first()
+        if pending is None:
+            raise Http404
+        try:
+            decide_pending_role(request.user, pending, confirm=request.POST.get("decision") == "confirm", request=request)
+        except PermissionError:
+            return _denied(request, _("This role is not yours to confirm."))
+        messages.success(request, _("The decision on the waiting role is recorded."))
+        return redirect("console-pending-roles")
+    return render(request, "console/pending_roles.html", {"items": pending_roles_for(request.user)})
+
+
 # --- sync from the register (issue 5, item 5) -------------------------------------------------------
 SYNC_COUNT_LABELS = {
     "orgs_created": gettext_lazy("org units created"),
@@ -452,7 +478,7 @@ def sync(request):
 
     if not may_sync(request.user):
         record_event("provisioning.sync_page", "denied", actor=request.user, request=request)
-        return _denied(request, _("Only ministry and school administrators start a sync from the register."))
+        return _denied(request, _("Only ministry administrators, who cover the whole register, start a sync and read its reports."))
     if request.method == "POST":
         try:
             request_sync(request.user, request=request)
@@ -476,11 +502,11 @@ def sync_report(request, run_id: int):
 
     if not may_sync(request.user):
         record_event("provisioning.sync_page", "denied", actor=request.user, request=request)
-        return _denied(request, _("Only ministry and school administrators start a sync from the register."))
+        return _denied(request, _("Only ministry administrators, who cover the whole register, start a sync and read its reports."))
     run = ImportRun.objects.filter(pk=run_id, dry_run=False).first()
     if run is None:
         raise Http404
     page = Paginator(sync_selectors.run_problems(run), 100).get_page(request.GET.get("page"))
-    counts = [(SYNC_COUNT_LABELS.get(key, key), value) for key, value in run.counts.items() if value]
+    counts = [(SYNC_COUNT_LABELS.get(key, key), value) for key, value in run.counts.items() if value and isinstance(value, int)]
     return render(request, "console/sync_report.html", {"run": run, "counts": counts, "page": page})
 

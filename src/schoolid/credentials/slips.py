@@ -28,7 +28,6 @@ from pathlib import Path
 
 import segno
 import uharfbuzz as hb
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from fontTools import ttLib
@@ -38,6 +37,7 @@ from fpdf.enums import PDFResourceType, TextDirection
 from fpdf.fonts import SubsetMap, TTFFont
 
 from schoolid.core.digits import native_digits
+from schoolid.core.numerals import format_date
 
 
 @dataclass(frozen=True)
@@ -642,7 +642,7 @@ class _Document:
     def date_text(self, day: datetime.date) -> str:
         found = self.dates.get(day)
         if found is None:
-            found = self.dates[day] = native_digits(date_format(day, "DATE_FORMAT"), self.language)
+            found = self.dates[day] = format_date(day, self.language)
         return found
 
     def base(self, text: str) -> bool | None:

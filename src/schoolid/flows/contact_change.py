@@ -1,6 +1,7 @@
 """Changing the e-mail (seed 004: Settings → Security → change e-mail) or the mobile number.
 
-Both need the password typed again (ASVS v5 7.5.1). The new address stays pending until the link sent
+Both need the password typed again, and on an account with a second factor that factor too (ASVS v5
+7.5.1). The new address stays pending until the link sent
 to it is used ("Resend confirmation" sends a fresh link; only the newest works); a new mobile number
 is confirmed with a code sent to it, because setting a number binds an authenticator (NIST §3.1.3.3).
 The old address, and the e-mail for a phone change, get a notice with a way to dispute it."""
@@ -24,6 +25,7 @@ from schoolid.flows import limits
 from schoolid.flows.activation import link_seconds
 from schoolid.flows.models import Flow, LinkToken
 from schoolid.flows.sms_signin import CODE_SECONDS, new_code, spend_code
+from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue
 
 EMAIL_PURPOSE, PHONE_PURPOSE = "email_change", "phone_change"
@@ -42,6 +44,36 @@ def reauthenticate(request, account: Account, password: str) -> str:
     if not check_password(password, account.password):
         return "locked" if attempt_failed(account, failures, request=request, factor="password") else "wrong"
     attempt_succeeded(account)
+    return "ok"
+
+
+def has_second_factor(account: Account) -> bool:
+    from schoolid.credentials.totp import confirmed_device
+
+    return confirmed_device(account) is not None
+
+
+def reauthenticate_for_contact(request, account: Account, password: str, code: str) -> str:
+    """Changing the e-mail or mobile of an account with a second factor asks for that factor too (ASVS v5
+    7.5.1, NIST §4.2.1.2): a stolen password alone must not re-route recovery. "ok", "wrong",
+    "wrong_code", "throttled" or "locked"; the password and the code count on one sign-in throttle."""
+    from schoolid.core.digits import ascii_digits
+    from schoolid.credentials import totp
+
+    device = totp.confirmed_device(account)
+    if device is None:
+        return reauthenticate(request, account, password)
+    reserved, failures, _wait = reserve_attempt(account)
+    if not reserved:
+        return throttled_answer(account, request=request, factor="password")[0]
+    if not check_password(password, account.password):
+        return "locked" if attempt_failed(account, failures, request=request, factor="password") else "wrong"
+    code = ascii_digits((code or "").strip())[:32]
+    factor = "totp" if code and totp.verify_totp(device, code) else "recovery_code" if code and totp.use_recovery_code(account, code) else None
+    if factor is None:
+        return "locked" if attempt_failed(account, failures, request=request, factor="totp") else "wrong_code"
+    attempt_succeeded(account)
+    record_event("reauthentication", "success", actor=account, target=account, request=request, detail={"factor": f"pwd+{factor}"})
     return "ok"
 
 
@@ -75,20 +107,30 @@ def send_email_confirmation(request, account: Account, new_email: str) -> bool:
     return True
 
 
-def confirm_email(request, raw_token: str) -> Account | None:
+def confirm_email(request, raw_token: str) -> tuple[str, Account | None]:
+    """("ok", account), ("invalid", None), or ("sign_in", None) when the browser opening the link is
+    not signed in to the account that asked: the link proves the mailbox, the session proves the
+    account, and a change asked by one account is never confirmed by whoever else owns the address
+    (issue 11 item 1). The link stays unused until both meet."""
     link = LinkToken.objects.select_related("flow__account__person").filter(
         digest=token_digest(raw_token), purpose=EMAIL_PURPOSE, used_at__isnull=True, expires_at__gt=timezone.now(), flow__state=Flow.State.LINK_SENT
     ).first()
     if link is None:
-        return None
+        return "invalid", None
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.pk != link.flow.account_id:
+        record_event("email_change.confirmed", "denied", target=link.flow.account, request=request, detail={"reason": "not_signed_in_as_requester"})
+        return "sign_in", None
     with transaction.atomic():
         if LinkToken.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
-            return None
+            return "invalid", None
         flow, account = link.flow, link.flow.account
         Flow.objects.filter(pk=flow.pk).update(state=Flow.State.DONE)
         Person.objects.filter(pk=account.person_id).update(email=flow.target, email_verified=True, email_edited_at=timezone.now())
+        if account.person is not None:  # the page after this shows the new address, not the loaded one
+            account.person.email, account.person.email_verified = flow.target, True
         record_event("email_change.confirmed", "success", actor=account, target=account, request=request)
-    return account
+    return "ok", account
 
 
 def start_phone_change(request, account: Account, new_mobile: str) -> bool:
@@ -100,7 +142,7 @@ def start_phone_change(request, account: Account, new_mobile: str) -> bool:
                                    target=new_mobile, expires_at=now + datetime.timedelta(seconds=CODE_SECONDS))
         code = new_code(flow, PHONE_PURPOSE)
         with translation.override(_language(account)):
-            enqueue(channel="sms", to=new_mobile, subject="", body=str(_("SchoolID code to confirm this number: %(code)s. It works for 10 minutes.") % {"code": code}),
+            enqueue(channel="sms", to=new_mobile, subject="", body=str(_("SchoolID code to confirm this number: %(code)s. It works for 10 minutes.") % {"code": keep(code)}),
                     purpose="phone_change.code", dedupe_key=f"phone_change:{flow.pk}")
         record_event("phone_change.requested", "success", actor=account, target=account, request=request, detail={"flow": str(flow.pk)})
     request.session[PHONE_FLOW_KEY] = str(flow.pk)

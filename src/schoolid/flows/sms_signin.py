@@ -28,6 +28,7 @@ from schoolid.core.profiles import current_profile
 from schoolid.directory.national_ids import SCHEMES, InvalidNationalId
 from schoolid.flows import limits
 from schoolid.flows.models import Flow, OneTimeCode
+from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue
 
 FLOW_SESSION_KEY = "sms_signin_flow"
@@ -78,6 +79,7 @@ def find_by_national_id(raw: str) -> Account | None:
     return Account.objects.select_related("person").filter(person__national_id_scheme=scheme.code, person__national_id=number).first()
 
 
+@limits.answer_in_equal_time
 def start(request, national_id: str) -> bool:
     """Start a flow and send a code if the ID belongs to an eligible account. Returns False only when
     this identifier or address asked too often (the same answer whether or not the ID exists)."""
@@ -96,7 +98,7 @@ def start(request, national_id: str) -> bool:
             from django.utils import translation
 
             with translation.override(account.preferred_language or current_profile().default_language):
-                text = str(_("SchoolID sign-in code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": code})
+                text = str(_("SchoolID sign-in code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": keep(code)})
             enqueue(channel="sms", to=account.person.mobile, subject="", body=text, purpose="signin.sms_code", dedupe_key=f"sms_signin:{flow.pk}")
             record_event("signin.sms_code", "success", target=account, request=request, detail={"flow": str(flow.pk)})
         else:
@@ -122,12 +124,15 @@ def verify(request, flow: Flow, typed: str, complete=None):
     account = flow.account
     if account is None:
         # No code was sent: any code is wrong, throttled like a real account.
-        failures, until = throttle.phantom_state(flow.identifier_key)
-        if throttle.seconds_left(until):
-            return Outcome("throttled", retry_after=throttle.seconds_left(until))
-        failures, until = throttle.phantom_failure(flow.identifier_key)
+        reserved, failures, wait = throttle.phantom_reserve(flow.identifier_key)
+        if not reserved:
+            failures, until = throttle.phantom_state(flow.identifier_key)
+            return Outcome("locked") if failures >= settings.LOGIN_LOCK_LIMIT else Outcome("throttled", retry_after=max(1, throttle.seconds_left(until)))
+        throttle.ip_failure(client_ip(request))
         record_event("signin.sms_code", "failure", request=request, detail={"reason": "no_code_sent"})
-        return Outcome("throttled" if until else "invalid", retry_after=throttle.seconds_left(until))
+        if failures >= settings.LOGIN_LOCK_LIMIT:
+            return Outcome("locked")
+        return Outcome("throttled" if wait else "invalid", retry_after=wait)
     reserved, failures, wait = reserve_attempt(account)
     if not reserved:
         kind, retry_after = throttled_answer(account, request=request, factor="sms_code")

@@ -46,14 +46,3 @@ def search_schools(query: str, limit: int = 20) -> QuerySet[OrgUnit]:
         qs = qs.filter(search_name__contains=word)
     return qs.select_related("parent").order_by("name")[:limit]
 
-
-def school_helpers(school: OrgUnit):
-    """The principal(s) and secretary(ies) of a school: names and roles only, never personal contacts."""
-    from schoolid.accounts.models import RoleAssignment
-
-    return (
-        RoleAssignment.objects.current()
-        .filter(org_unit=school, role__in=["principal", "secretary"])
-        .select_related("account__person")
-        .order_by("role", "account__person__family_name")
-    )

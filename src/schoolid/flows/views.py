@@ -383,7 +383,8 @@ def who_can_help(request):
     """When self-service cannot work: the school's principal and secretary by name, and the school's
     own contact. No personal phone number or e-mail is shown."""
     from schoolid.directory.models import OrgUnit
-    from schoolid.directory.selectors import school_helpers, search_schools
+    from schoolid.accounts.selectors import school_helpers
+    from schoolid.directory.selectors import search_schools
 
     query = request.GET.get("q", "")[:100]
     school = None

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "schoolid.console",
     "schoolid.notify",
     "schoolid.provisioning",
+    "schoolid.demo",
 ]
 
 MIDDLEWARE = [

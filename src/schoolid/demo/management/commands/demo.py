@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from rich.console import Console
 
-from schoolid.directory.demo.build import build_demo_country
+from schoolid.demo.build import build_demo_country
 from schoolid.directory.models import OrgUnit
 
 IDENTIFIER_NAMES = {"national_id": "national ID", "user_code": "user code", "email": "e-mail", "mobile": "mobile"}

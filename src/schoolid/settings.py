@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "schoolid.accounts",
     "schoolid.credentials",
     "schoolid.flows",
+    "schoolid.families",
     "schoolid.console",
     "schoolid.notify",
     "schoolid.provisioning",

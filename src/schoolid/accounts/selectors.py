@@ -145,3 +145,10 @@ def school_helpers(school: OrgUnit):
         .select_related("account__person")
         .order_by("role", "account__person__family_name")
     )
+
+
+def pending_links(account: Account) -> int:
+    """Children proposed to this parent and waiting for the answer (the banner after sign-in, seed 004)."""
+    from schoolid.directory.models import Guardianship
+
+    return Guardianship.objects.filter(guardian_id=account.person_id, status=Guardianship.Status.PROPOSED).count()

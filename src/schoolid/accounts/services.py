@@ -91,9 +91,9 @@ def set_password(account: Account, raw_password: str, *, activate: bool = True, 
 
 
 # --- the scope check --------------------------------------------------------------------------
-def authorize(actor: Account, action: Action | str, target: Account, *, request=None) -> Decision:
+def authorize(actor: Account, action: Action | str, target: Account, *, request=None, profile=None) -> Decision:
     """Decide with the one scope rule; every refusal is audited and raised as ScopeDenied."""
-    decision = decide(actor, action, target)
+    decision = decide(actor, action, target, profile=profile)
     if not decision.allowed:
         record_event(
             "scope.denied",

@@ -31,7 +31,7 @@ from schoolid.credentials.services import (
     stashed_result,
 )
 from schoolid.credentials.totp import confirmed_device
-from schoolid.directory import guardianships
+from schoolid.families import guardianships
 from schoolid.directory.models import Guardianship
 from schoolid.directory.phones import display_phone
 from schoolid.directory.services import REGISTER_FIELDS, RegisterEditError, RegisterError, edit_person, record_version
@@ -295,7 +295,7 @@ def not_activated(request):
 @staff_view()
 def access_requests_view(request):
     """Seed 004: the school's admins match each request to the register, or reject it with a reason."""
-    from schoolid.directory import access_requests
+    from schoolid.families import access_requests
     from schoolid.directory.models import AccessRequest
 
     if request.method == "POST":

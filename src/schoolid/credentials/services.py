@@ -286,24 +286,14 @@ def parent_reset(guardian: Account, child: Account, *, idempotency_key: str, req
     from django.utils.translation import gettext_lazy as _
 
     from schoolid.accounts.models import Role, RoleAssignment
-    from schoolid.directory.guardianships import is_young
-    from schoolid.directory.models import Guardianship
+    from schoolid.accounts.services import ScopeDenied, authorize
     from schoolid.notify.services import notify_person
 
     profile = profile or current_profile()
-    reason = None
-    person = child.person
-    if not profile.parent_may_reset_young_child:
-        reason = "profile"
-    elif guardian.person_id is None or person is None or not Guardianship.objects.filter(
-        guardian_id=guardian.person_id, student_id=person.pk, status=Guardianship.Status.CONFIRMED
-    ).exists():
-        reason = "not_your_child"
-    elif not is_young(person, profile):
-        reason = "not_young"
-    if reason is not None:
-        record_event("scope.denied", "denied", actor=guardian, target=child, request=request, detail={"action": "credentials.parent_reset", "reason": reason})
-        raise ParentResetRefused(reason)
+    try:
+        authorize(guardian, Action.PARENT_RESET, child, request=request, profile=profile)
+    except ScopeDenied as exc:
+        raise ParentResetRefused(exc.decision.reason) from exc
     result = _write_issue(guardian, [child], idempotency_key=idempotency_key, kind=IssuanceBatch.Kind.PARENT, description=child.user_code, request=request, profile=profile)
     if result.items is not None:
         school_ids = RoleAssignment.objects.current().filter(account=child, role=Role.STUDENT).values_list("org_unit__parent_id", flat=True)

@@ -403,7 +403,7 @@ def who_can_help(request):
 @require_http_methods(["GET", "POST"])
 def access_request(request):
     """Seed 004: someone without an account picks the school and asks for access."""
-    from schoolid.directory import access_requests
+    from schoolid.families import access_requests
     from schoolid.directory.models import AccessRequest, OrgUnit
     from schoolid.directory.selectors import search_schools
     from schoolid.directory.services import RegisterError

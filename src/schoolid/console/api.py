@@ -244,7 +244,8 @@ def register_record(request, user_code: str):
 def register_edit(request, user_code: str, body: RegisterEditIn):
     from schoolid.accounts.services import ScopeDenied
     from schoolid.console.selectors import register_edit_access
-    from schoolid.directory.services import RegisterEditError, edit_person
+    from schoolid.console.services import edit_person
+    from schoolid.directory.services import RegisterEditError
 
     actor = _staff(request)
     target = Account.objects.select_related("person").filter(user_code=user_code).first()

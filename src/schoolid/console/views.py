@@ -34,7 +34,8 @@ from schoolid.credentials.totp import confirmed_device
 from schoolid.families import guardianships
 from schoolid.directory.models import Guardianship
 from schoolid.directory.phones import display_phone
-from schoolid.directory.services import REGISTER_FIELDS, RegisterEditError, RegisterError, edit_person, record_version
+from schoolid.console.services import edit_person
+from schoolid.directory.services import REGISTER_FIELDS, RegisterEditError, RegisterError, record_version
 from schoolid.flows.login import is_staff_session
 from schoolid.flows.sms_signin import find_by_national_id as find_account_by_national_id
 

@@ -34,6 +34,7 @@ demo: install
 	$(BIN)/schoolid demo $(if $(COUNTRY),--country $(COUNTRY),)
 
 test: test-deps chromium
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: install

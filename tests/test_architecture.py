@@ -14,3 +14,10 @@ def test_import_contracts_are_kept():
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "0 broken" in run.stdout
+
+
+def test_scope_denied_has_one_writer():
+    """One refusal path (issue 18): only accounts.services.refuse writes `scope.denied`; authorize,
+    authorize_many and the pages that refuse a whole view call it."""
+    writers = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "src" / "schoolid").rglob("*.py") if '"scope.denied"' in p.read_text(encoding="utf-8"))
+    assert writers == ["src/schoolid/accounts/services.py"]

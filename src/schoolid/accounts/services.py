@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from schoolid.accounts import throttle
 from schoolid.accounts.models import Account, RoleAssignment, new_session_epoch
-from schoolid.accounts.scope import Action, Decision, decide
+from schoolid.accounts.scope import Action, Decision, decide, decide_many
 from schoolid.accounts.user_codes import generate_user_code
 from schoolid.audit.services import client_ip, record_event
 from schoolid.directory.models import OrgUnit, Person
@@ -91,20 +91,45 @@ def set_password(account: Account, raw_password: str, *, activate: bool = True, 
 
 
 # --- the scope check --------------------------------------------------------------------------
+def refuse(actor: Account, action: str, target: Account | None, reason: str, *, request=None, org_unit=None) -> None:
+    """The one writer of `scope.denied`: authorize and authorize_many call it, and so do pages that
+    refuse a whole view (`action` then names the page, e.g. "console.view")."""
+    record_event("scope.denied", "denied", actor=actor, target=target, request=request, org_unit=org_unit,
+                 detail={"action": str(action), "reason": reason})
+
+
 def authorize(actor: Account, action: Action | str, target: Account, *, request=None, profile=None) -> Decision:
     """Decide with the one scope rule; every refusal is audited and raised as ScopeDenied."""
     decision = decide(actor, action, target, profile=profile)
     if not decision.allowed:
-        record_event(
-            "scope.denied",
-            "denied",
-            actor=actor,
-            target=target,
-            request=request,
-            detail={"action": str(Action(action)), "reason": decision.reason},
-        )
+        refuse(actor, Action(action).value, target, decision.reason, request=request)
         raise ScopeDenied(decision)
     return decision
+
+
+def authorize_many(actor: Account, action: Action | str, targets: list[Account], *, request=None, profile=None) -> tuple[dict[int, Decision], list[Account]]:
+    """The scope rule for many targets at once: (decisions by account id, refused targets in order).
+    Every refusal is audited; the caller decides what one refusal means for the rest."""
+    decisions = decide_many(actor, action, targets, profile=profile)
+    refused = [t for t in targets if not decisions[t.pk].allowed]
+    for target in refused:
+        refuse(actor, Action(action).value, target, decisions[target.pk].reason, request=request)
+    return decisions, refused
+
+
+def unlock(account_ids) -> None:
+    """Wrong-attempt counters back to zero and a lock lifted (a new password or secret was set)."""
+    Account.objects.filter(pk__in=list(account_ids)).update(failed_logins=0, throttled_until=None)
+    Account.objects.filter(pk__in=list(account_ids), status=Account.Status.LOCKED).update(status=Account.Status.ACTIVE)
+
+
+def replace_passwords(account_ids, *, must_change: bool) -> None:
+    """New one-time secrets were issued: old passwords stop working, every session ends, locks lift.
+    One random unusable value for all keeps this to two UPDATE statements."""
+    Account.objects.filter(pk__in=list(account_ids)).update(
+        password=make_password(None), must_change_password=must_change, failed_logins=0, throttled_until=None, session_epoch=new_session_epoch(),
+    )
+    Account.objects.filter(pk__in=list(account_ids), status=Account.Status.LOCKED).update(status=Account.Status.ACTIVE)
 
 
 # --- counting attempts (security requirements §2) ------------------------------------------------

@@ -200,7 +200,7 @@ class FieldErrorsOut(Schema):
 
 
 def _edit_target(request, actor: Account, user_code: str):
-    from schoolid.audit.services import record_event
+    from schoolid.accounts.services import refuse
     from schoolid.console.selectors import register_edit_access
 
     target = Account.objects.select_related("person").filter(user_code=user_code).first()
@@ -211,7 +211,7 @@ def _edit_target(request, actor: Account, user_code: str):
         from schoolid.accounts.scope import Action, decide
 
         reason = decide(actor, Action.EDIT_CONTACT, target).reason
-        record_event("scope.denied", "denied", actor=actor, target=target, request=request, detail={"action": "api.register", "reason": reason})
+        refuse(actor, "api.register", target, reason, request=request)
     return target, access
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from schoolid.accounts.models import Account, Role
 from schoolid.accounts.scope import Action, decide
-from schoolid.accounts.services import ScopeDenied
+from schoolid.accounts.services import ScopeDenied, refuse
 from schoolid.audit.services import record_event
 from schoolid.console.selectors import CONSOLE_ACTIONS, AccountFilter, can_issue, classes_in_scope, find_by_national_id, not_yet_activated, register_edit_access, role_summary, visible_accounts
 from schoolid.credentials import exports
@@ -207,7 +207,7 @@ def person(request, user_code):
     allowed = {action: decide(request.user, action, target).allowed for action in CONSOLE_ACTIONS}
     if not any(allowed.values()):
         reason = decide(request.user, Action.ISSUE_CREDENTIALS, target).reason
-        record_event("scope.denied", "denied", actor=request.user, target=target, request=request, detail={"action": "console.view", "reason": reason})
+        refuse(request.user, "console.view", target, reason, request=request)
         return _denied(request, _("This person is not in your scope."))
     assignments = role_summary([target])[target.pk]
     is_student = any(a.role == Role.STUDENT for a in assignments)
@@ -381,7 +381,7 @@ def person_edit(request, user_code):
     access = register_edit_access(request.user, target)
     if not access:
         reason = decide(request.user, Action.EDIT_CONTACT, target).reason
-        record_event("scope.denied", "denied", actor=request.user, target=target, request=request, detail={"action": "console.edit", "reason": reason})
+        refuse(request.user, "console.edit", target, reason, request=request)
         return _denied(request, _("You may not edit this person's register data."))
     typed, errors = None, {}
     version = record_version(target.person)

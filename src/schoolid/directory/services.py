@@ -371,3 +371,22 @@ def update_person(person_id: int, changes, *, identity_allowed: bool = True, ver
             # Another edit took the number between the check and the write.
             raise RegisterEditError({"national_id": _("A person with this national ID is already in the register.")}) from exc
     return PersonUpdate([name for name in REGISTER_FIELDS if name in values], values, before, person)
+
+
+def set_verified_contact(person_id: int, *, email: str | None = None, mobile: str | None = None) -> None:
+    """A contact the person proved (a code or a link): stored as verified, its edited_at set now.
+    `None` leaves a contact as it is."""
+    now = timezone.now()
+    values: dict = {}
+    if email is not None:
+        values.update(email=email, email_verified=True, email_edited_at=now)
+    if mobile is not None:
+        values.update(mobile=mobile, mobile_verified=True, mobile_edited_at=now)
+    if values:
+        Person.objects.filter(pk=person_id).update(**values)
+
+
+def offer_email(person_id: int, email: str) -> None:
+    """An address someone gave for a person without one (an access request): stored, not verified."""
+    Person.objects.filter(pk=person_id).update(email=email, email_verified=False)
+

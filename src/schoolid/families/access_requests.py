@@ -11,11 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 from schoolid.accounts.models import Account, Role
 from schoolid.accounts.scope import RULES, Action
+from schoolid.accounts.services import refuse
 from schoolid.audit.services import record_event
 from schoolid.core.profiles import current_profile
 from schoolid.credentials.generators import new_link_token, token_digest
 from schoolid.directory.models import AccessRequest, OrgUnit, Person
-from schoolid.directory.services import RegisterError, normalize_email, normalize_mobile, normalize_national_id_for_profile
+from schoolid.directory.services import RegisterError, normalize_email, offer_email, normalize_mobile, normalize_national_id_for_profile
 from schoolid.notify.services import enqueue
 
 
@@ -77,7 +78,7 @@ def _tell(item: AccessRequest, subject, text) -> None:
 
 def _check_reviewer(actor: Account, item: AccessRequest, request) -> None:
     if not any(item.school.path.startswith(path) for path in school_units_for(actor)):
-        record_event("scope.denied", "denied", actor=actor, request=request, org_unit=item.school, detail={"action": "access_request.review", "reason": "outside_scope"})
+        refuse(actor, "access_request.review", None, "outside_scope", request=request, org_unit=item.school)
         raise PermissionError("outside scope")
 
 
@@ -109,7 +110,7 @@ def approve(actor: Account, item: AccessRequest, *, request=None) -> None:
                          detail={"request": item.pk, "activation_link": False, "reason": refusal})
             return
         if item.email and not person.email:
-            Person.objects.filter(pk=person.pk).update(email=item.email, email_verified=False)
+            offer_email(person.pk, item.email)
         now = timezone.now()
         flow = Flow.objects.create(kind=Flow.Kind.ACTIVATION, state=Flow.State.LINK_SENT, account=account, identifier_key=f"access_request:{item.pk}",
                                    expires_at=now + datetime.timedelta(seconds=link_seconds()))

@@ -19,7 +19,7 @@ from schoolid.accounts.services import attempt_failed, attempt_succeeded, reserv
 from schoolid.audit.services import record_event
 from schoolid.core.profiles import current_profile
 from schoolid.credentials.generators import new_link_token, token_digest
-from schoolid.directory.models import Person
+from schoolid.directory.services import set_verified_contact
 from schoolid.flows import limits
 from schoolid.flows.activation import link_seconds
 from schoolid.flows.models import Flow, LinkToken
@@ -86,7 +86,7 @@ def confirm_email(request, raw_token: str) -> Account | None:
             return None
         flow, account = link.flow, link.flow.account
         Flow.objects.filter(pk=flow.pk).update(state=Flow.State.DONE)
-        Person.objects.filter(pk=account.person_id).update(email=flow.target, email_verified=True, email_edited_at=timezone.now())
+        set_verified_contact(account.person_id, email=flow.target)
         record_event("email_change.confirmed", "success", actor=account, target=account, request=request)
     return account
 
@@ -126,7 +126,7 @@ def confirm_phone(request, account: Account, flow: Flow, typed: str) -> str:
     attempt_succeeded(account)
     with transaction.atomic():
         Flow.objects.filter(pk=flow.pk).update(state=Flow.State.DONE)
-        Person.objects.filter(pk=account.person_id).update(mobile=flow.target, mobile_verified=True, mobile_edited_at=timezone.now())
+        set_verified_contact(account.person_id, mobile=flow.target)
         event = record_event("phone_change.confirmed", "success", actor=account, target=account, request=request)
         person = account.person
         if person and person.email and person.email_verified:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from schoolid.accounts import throttle
 from schoolid.accounts.models import Account
 from schoolid.accounts.selectors import identifier_key, login_identifier_for
-from schoolid.accounts.services import attempt_failed, reserve_attempt, set_password, throttled_answer
+from schoolid.accounts.services import attempt_failed, reserve_attempt, set_password, throttled_answer, unlock
 from schoolid.accounts.user_codes import normalize_user_code
 from schoolid.audit.services import record_event
 from schoolid.core.digits import clean_text
@@ -194,8 +194,7 @@ def complete(request, flow: Flow, new_password: str | None) -> None:
     with transaction.atomic():
         if new_password is not None:
             set_password(account, new_password)
-            Account.objects.filter(pk=account.pk).update(failed_logins=0, throttled_until=None)
-            Account.objects.filter(pk=account.pk, status=Account.Status.LOCKED).update(status=Account.Status.ACTIVE)
+            unlock([account.pk])
         Flow.objects.filter(pk=flow.pk).update(state=Flow.State.DONE)
         event = record_event("recovery.completed", "success", actor=account, target=account, request=request, detail={"need": flow.need})
         notify_person(

@@ -50,6 +50,7 @@ from schoolid.credentials.generators import new_link_token, token_digest
 from schoolid.directory.models import Person
 from schoolid.directory.national_ids import SCHEMES
 from schoolid.directory.services import PersonInput, RegisterError, build_person, normalize_email, normalize_mobile, normalize_national_id_for_profile
+from schoolid.directory.services import set_verified_contact
 from schoolid.directory.text import search_key
 from schoolid.flows import limits
 from schoolid.flows.activation import link_seconds
@@ -328,8 +329,7 @@ def create(request, flow: Flow) -> None:
             account = Account.objects.filter(person=person).first()
             refusal = _takeover_refusal(person, account, data)
             if refusal is None:
-                Person.objects.filter(pk=person.pk).update(email=data["email"], email_verified=True, mobile=data["mobile"], mobile_verified=True,
-                                                           email_edited_at=now, mobile_edited_at=now)
+                set_verified_contact(person.pk, email=data["email"], mobile=data["mobile"])
                 person.refresh_from_db()
         language = data.get("language") or ""
         # Personal data typed into the flow is not kept once the register holds it (or it was refused).

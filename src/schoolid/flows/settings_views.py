@@ -1,7 +1,9 @@
+"""Account settings (seed 004): password, e-mail, mobile and security question; each change is a
+journey in flows (contact_change) with the password typed again."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -12,11 +14,6 @@ from schoolid.accounts.passwords import check_password_policy, context_words_for
 from schoolid.accounts.services import change_password as change_password_service
 from schoolid.directory.services import RegisterError, normalize_email, normalize_mobile
 from schoolid.audit.services import record_event
-from schoolid.accounts.models import Account
-from schoolid.credentials import exports
-from schoolid.credentials.models import IssuanceBatch
-from schoolid.credentials.services import ParentResetRefused, new_idempotency_key, parent_reset, stash_result, stashed_result
-from schoolid.families import guardianships
 from schoolid.flows import contact_change
 from schoolid.flows.forms import ChangePasswordForm, EmailChangeForm, PhoneChangeForm, SmsCodeForm
 

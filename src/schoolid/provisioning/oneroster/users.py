@@ -22,7 +22,7 @@ from schoolid.core.profiles import current_profile
 from schoolid.directory.national_ids import SCHEMES, InvalidNationalId
 from schoolid.directory.phones import InvalidPhone, normalize_phone
 from schoolid.directory.services import RegisterError, normalize_email
-from schoolid.directory.text import search_key
+from schoolid.directory.text import person_search_name
 from schoolid.provisioning.report import Problem
 
 # OneRoster roles -> SchoolID roles. Roles SchoolID has no use for are counted and skipped.
@@ -221,7 +221,7 @@ class UserStaging:
         except ValueError:
             return refuse("dateLastModified", _("This is not a date and time (ISO 8601)."))
         birth = self.scheme.birth_date(nid)
-        search = search_key(f"{given} {family} {given_l} {family_l}")[:420]
+        search = person_search_name(given, family, given_l, family_l)
         return (line, sid, self.scheme.code, nid, given, family, given_l, family_l, birth, email, mobile,
                 enabled_raw not in _FALSE, deleted, search, digest, self.adapt_ts(modified) if modified else None, _signed(key), agents)
 

@@ -390,3 +390,7 @@ def offer_email(person_id: int, email: str) -> None:
     """An address someone gave for a person without one (an access request): stored, not verified."""
     Person.objects.filter(pk=person_id).update(email=email, email_verified=False)
 
+
+def mark_email_verified(person_id: int) -> None:
+    """The person used a link sent to their stored address: it is a verified contact point now."""
+    Person.objects.filter(pk=person_id).update(email_verified=True)

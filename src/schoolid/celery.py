@@ -7,4 +7,4 @@ from celery import Celery
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "schoolid.settings")
 app = Celery("schoolid")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["schoolid.notify"])
+app.autodiscover_tasks(["schoolid.notify", "schoolid.provisioning", "schoolid.privacy"])

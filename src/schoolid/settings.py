@@ -145,6 +145,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and sessions ---------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+if PRODUCTION and not REDIS_URL:
+    # Production runs several workers and hosts: what one keeps in its memory (sessions, issued
+    # results, Celery's queue) would be missing in the others. The limits' counters are in the
+    # database either way (core/counters.py).
+    raise ImproperlyConfigured("REDIS_URL is required when SCHOOLID_MODE=production: a cache shared by every worker and host")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "schoolid.core.cache.SchoolRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "schoolid"}}
     # Sessions live in Redis with the other shared state: a sign-in writes no session row to the
@@ -307,3 +312,16 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
     },
 }
+
+# --- Privacy duties (subject access, retention, erasure; docs/privacy.md) ----------------------
+INSTALLED_APPS += ["schoolid.privacy"]  # noqa: F405 - the top floor: reads every app, writes through their verbs
+# Key of the keyed hash that keeps an erased person's national ID recognisable without the number,
+# and of their audit pseudonym. Default: derived from the secret key. Changing it forgets who was erased.
+SCHOOLID_PRIVACY_KEY = os.environ.get("SCHOOLID_PRIVACY_KEY", "")
+SCHOOLID_PRIVACY_BATCH_SIZE = env_int("SCHOOLID_PRIVACY_BATCH_SIZE", 1000)
+SCHOOLID_RETENTION_INTERVAL_HOURS = env_int("SCHOOLID_RETENTION_INTERVAL_HOURS", 24)
+# Later categories of the subject access export: {"name": "app.module.function(person, account)"}.
+SCHOOLID_SUBJECT_ACCESS_SECTIONS: dict[str, str] = {}
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "schoolid.privacy.retain", "schedule": SCHOOLID_RETENTION_INTERVAL_HOURS * 3600.0}
+# Beat entries `schoolid serve` runs itself in the embedded default (no Celery beat there).
+SCHOOLID_EMBEDDED_JOBS = [j.strip() for j in os.environ.get("SCHOOLID_EMBEDDED_JOBS", "privacy-retention").split(",") if j.strip()]

@@ -65,3 +65,19 @@ def test_legacy_composition_rule_is_a_labelled_option():
         problems = check_password_policy("maple river lantern quietly", profile=legacy)
     assert [p.code for p in problems] == ["composition"] and "Legacy" in problems[0].message
     assert check_password_policy("Maple river lantern 7!", profile=legacy) == []
+
+
+def test_predictable_derivations_of_listed_passwords_are_refused_at_any_length():
+    """Issue 11 item 4; NIST §3.1.1.2 (blocklist: "commonly-used, expected"), ASVS v5 6.2.4, 6.2.12: a listed
+    password with digits or symbols appended, keyboard walks, repeats and sequences are refused however
+    long they are, with a reason that says why and what would work."""
+    for guessable in ("iloveyou12345678", "qwertyuiop123456", "sunshine2024!!!!!", "dragondragon1234", "p@ssw0rdp@ssw0rd",
+                      "football1234567890", "1qaz2wsx3edc4rfv5tgb", "monkeymonkeymonkey1", "x7qx7qx7qx7qx7qx7q"):
+        assert codes(guessable) == ["blocklisted"], guessable
+    with translation.override("en"):
+        message = check_password_policy("iloveyou12345678", profile=IR)[0].message
+    assert "predictable" in message and "unrelated words" in message
+    # Not derivations: a passphrase, a sentence that contains listed words, random digits, a word with random letters.
+    for fine in ("maple river lantern quietly", "my dragon lives on mars since 1999", "8302749175620394", "dragon kqzvwmtrplx",
+                 "purple otter juggles kites"):
+        assert codes(fine) == [], fine

@@ -1,4 +1,4 @@
-"""Issue 5 in chromium: a principal presses "Sync now" and reads the report with the refused rows."""
+"""Issue 5 in chromium: a ministry admin presses "Sync now" and reads the report with the refused rows."""
 import shutil
 from pathlib import Path
 
@@ -19,7 +19,7 @@ def test_sync_now_and_the_report(chromium_browser, live_server, settings, tmp_pa
     shutil.copytree(DATA, tmp_path / "register")
     settings.SCHOOLID_SYNC_SOURCE = str(tmp_path / "register")
     t = f.org_tree()
-    principal = f.account("principal", t["school_a"], password="principal pass 1234", email="dyrektor@sp1.edu.pl", email_verified=True)
+    principal = f.account("ministry_admin", t["ministry"], password="principal pass 1234", email="dyrektor@sp1.edu.pl", email_verified=True)
     seed = f.enrol_totp(principal)
     page = chromium_browser.new_context(locale="en-US").new_page()
     sign_in(page, live_server.url, principal.display_code, "principal pass 1234", seed)

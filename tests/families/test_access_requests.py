@@ -104,3 +104,36 @@ def test_a_young_pupil_approved_gets_no_activation_link(school, smtp):
     assert "/activate/" not in mail
     event = AuditEvent.objects.get(action="access_request.approved")
     assert event.detail["activation_link"] is False and event.detail["reason"] == "under_age_threshold"
+
+
+def test_approving_cannot_hand_another_schools_pupil_to_the_requester(school, smtp):
+    """Issue 11 item 2 (ASVS v5 8.2.2, 8.4.1): an access request at school A naming a pupil of school B
+    must not send B's pupil's activation link to the requester, and the answer is the one an unknown
+    national ID gets (no oracle for A's staff)."""
+    t, secretary, _other, _pupil = school
+    victim = f.account("student", t["class_b1"], birth_date=datetime.date(2008, 5, 5))
+    console = f.staff_client(secretary)
+    answers = []
+    for national_id in (victim.person.national_id, f.person().national_id):
+        ask(Client(), t["school_a"].code, national_id=national_id, email="attacker@example.org")
+        item = AccessRequest.objects.get(status="pending")
+        page = console.post("/console/access-requests/", {"request": item.pk, "decision": "approve"}, follow=True,
+                            HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        item.refresh_from_db()
+        assert item.status == "pending"
+        answers.append(re.findall(r'role="status">([^<]*)<', page))
+        AccessRequest.objects.filter(pk=item.pk).update(status="rejected")
+    assert answers[0] == answers[1] and len(answers[0]) == 1
+    assert not any(rcpt == ["attacker@example.org"] for rcpt, _c in smtp.messages)
+
+
+def test_approving_cannot_reset_an_account_in_use(school, smtp):
+    """An activation link for an account already in use would bypass recovery (issue 11 item 2)."""
+    t, secretary, _other, pupil = school
+    f.activate(pupil)
+    ask(Client(), t["school_a"].code, national_id=pupil.person.national_id, email="attacker@example.org")
+    item = AccessRequest.objects.get()
+    f.staff_client(secretary).post("/console/access-requests/", {"request": item.pk, "decision": "approve"})
+    item.refresh_from_db()
+    assert item.status == "pending"
+    assert not any(rcpt == ["attacker@example.org"] for rcpt, _c in smtp.messages)

@@ -6,6 +6,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from schoolid.directory.models import Person
+from schoolid.flows.models import LinkToken
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,7 +45,7 @@ def test_email_change_needs_the_password_and_stays_pending_until_confirmed(paren
     newest = link_to(smtp, "new@example.org")
     assert newest != first
     assert Client().get(first).status_code == 410
-    confirmed = Client().get(newest)
+    confirmed = client.get(newest)
     assert confirmed.status_code == 200 and confirmed["Referrer-Policy"] == "no-referrer"
     person = Person.objects.get(pk=parent.person_id)
     assert person.email == "new@example.org" and person.email_verified
@@ -79,3 +80,73 @@ def test_invalid_numbers_say_why(parent):
     client = signed_in(parent)
     html = client.post("/account/phone/", {"new_mobile": "12", "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'class="error field-error"' in html
+
+
+def test_email_change_is_not_confirmed_by_whoever_owns_the_address(parent, smtp):
+    """Issue 11 item 1; ASVS v5 7.5.1, 6.3.7; NIST §4.2.1.2 (addresses verified before use): an attacker,
+    signed in to their own account, asks for the victim's address; the victim opens the genuine link in
+    their own browser (signed out, or signed in to their own account). The attacker's account does not
+    get the victim's address. (Old code: any browser opening the link confirmed it.) The requester,
+    signed in, confirms with the same link."""
+    t = f.org_tree()
+    victim = f.account("guardian", t["school_a"], password=PASSWORD, email="victim@example.org", email_verified=True)
+    attacker = signed_in(parent)
+    assert attacker.post("/account/email/", {"new_email": "victim@example.org", "password": PASSWORD}).status_code == 302
+    link = link_to(smtp, "victim@example.org")
+    signed_out = Client().get(link)
+    assert signed_out.status_code == 302 and signed_out["Location"].startswith("/signin/?next=")
+    other = signed_in(victim).get(link)
+    assert other.status_code == 403
+    assert Person.objects.get(pk=parent.person_id).email == "old@example.org"
+    # Neither visit spent the link (the requester's own signed-in visit confirms: the test above).
+    assert LinkToken.objects.get(purpose="email_change").used_at is None
+
+
+@pytest.fixture
+def teacher():
+    t = f.org_tree()
+    account = f.account("teacher", t["school_a"], password=PASSWORD, email="teacher@example.org", email_verified=True,
+                        mobile="09121234567", mobile_verified=True)
+    f.activate(account)
+    return account, f.enrol_totp(account)
+
+
+def test_staff_contact_change_asks_for_the_second_factor_too(teacher, smtp, gateway):
+    """Issue 11 item 4; ASVS v5 7.5.1, NIST §4.2.1.2: with a stolen password and session alone, nobody re-routes
+    a staff account's recovery. The page asks for the TOTP (or a recovery code) and refuses without it."""
+    import pyotp
+
+    from schoolid.credentials.totp import issue_recovery_codes
+
+    account, seed = teacher
+    client = f.staff_client(account)
+    assert 'name="second_factor"' in client.get("/account/email/").content.decode()
+    refused = client.post("/account/email/", {"new_email": "evil@example.org", "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 200 and "second step" in refused.content.decode()
+    wrong = client.post("/account/phone/", {"new_mobile": "0912 765 4321", "password": PASSWORD, "second_factor": "000000"})
+    assert wrong.status_code == 200 and "Location" not in wrong
+    assert smtp.messages == [] and gateway.received == []
+    assert client.post("/account/email/", {"new_email": "new@example.org", "password": PASSWORD, "second_factor": pyotp.TOTP(seed).now()}).status_code == 302
+    assert ("new@example.org",) in {tuple(r) for r, _c in smtp.messages}
+    recovery = issue_recovery_codes(account)[0]
+    assert client.post("/account/phone/", {"new_mobile": "0912 765 4321", "password": PASSWORD, "second_factor": recovery})["Location"] == "/account/phone/code/"
+
+
+def test_staff_contact_change_over_the_api_asks_for_the_second_factor(teacher, smtp):
+    """The same over the API (ASVS v5 7.5.1): password alone is a 400 and sends nothing."""
+    import json
+
+    import pyotp
+
+    from schoolid.flows.tokens import issue_token
+
+    account, seed = teacher
+    token = issue_token(None, account, ["pwd", "totp"]).token
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    body = {"new_email": "evil@example.org", "password": PASSWORD}
+    refused = Client().post("/api/v1/flows/settings/email", json.dumps(body), content_type="application/json", **auth)
+    assert refused.status_code == 400 and "second factor" in refused.json()["detail"]
+    phone = Client().post("/api/v1/flows/settings/phone", json.dumps({"new_mobile": "09127654321", "password": PASSWORD}), content_type="application/json", **auth)
+    assert phone.status_code == 400 and smtp.messages == []
+    body["second_factor"] = pyotp.TOTP(seed).now()
+    assert Client().post("/api/v1/flows/settings/email", json.dumps(body), content_type="application/json", **auth).status_code == 202

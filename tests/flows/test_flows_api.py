@@ -35,10 +35,12 @@ def test_recovery_over_the_api(parent, gateway):
     assert post(client, f"/api/v1/flows/recovery/{flow}/password", {"new_password": NEW}).status_code == 409
     assert post(client, f"/api/v1/flows/recovery/{flow}/code", {"code": "000000"}).status_code == 400
     code = re.search(r"\b\d{6}\b", gateway.received[-1][1]["text"]).group(0)
-    assert post(client, f"/api/v1/flows/recovery/{flow}/code", {"code": code}).json()["state"] == "proven"
-    weak = post(client, f"/api/v1/flows/recovery/{flow}/password", {"new_password": "short"})
+    proven = post(client, f"/api/v1/flows/recovery/{flow}/code", {"code": code}).json()
+    assert proven["state"] == "proven"
+    binding = proven["binding"]
+    weak = post(client, f"/api/v1/flows/recovery/{flow}/password", {"new_password": "short", "binding": binding})
     assert weak.status_code == 400 and weak.json()["problems"]
-    done = post(client, f"/api/v1/flows/recovery/{flow}/password", {"new_password": NEW})
+    done = post(client, f"/api/v1/flows/recovery/{flow}/password", {"new_password": NEW, "binding": binding})
     assert done.status_code == 200 and done.json() == {"login": parent.display_code, "password_changed": True}
     assert Client().post("/signin/", {"identifier": parent.user_code, "password": NEW})["Location"] == "/account/"
     assert post(client, f"/api/v1/flows/recovery/{flow}/password", {"new_password": NEW}).status_code == 404  # done
@@ -144,9 +146,13 @@ def test_legacy_question_over_the_api(settings, gateway):
     client = Client()
     flow = post(client, "/api/v1/flows/recovery", {"need": "password", "identifier": "89123456789"}).json()["flow"]
     code = re.search(r"\b\d{6}\b", gateway.received[-1][1]["text"]).group(0)
-    assert post(client, f"/api/v1/flows/recovery/{flow}/code", {"code": code}).json()["state"] == "needs_answer"
-    assert client.get(f"/api/v1/flows/recovery/{flow}/question").json()["question"]
-    assert post(client, f"/api/v1/flows/recovery/{flow}/password", {"new_password": NEW}).status_code == 409
-    assert post(client, f"/api/v1/flows/recovery/{flow}/question", {"answer": "Петрова"}).status_code == 400
-    assert post(client, f"/api/v1/flows/recovery/{flow}/question", {"answer": " иванова "}).status_code == 200
-    assert post(client, f"/api/v1/flows/recovery/{flow}/password", {"new_password": NEW}).status_code == 200
+    proven = post(client, f"/api/v1/flows/recovery/{flow}/code", {"code": code}).json()
+    assert proven["state"] == "needs_answer"
+    binding = proven["binding"]
+    assert client.get(f"/api/v1/flows/recovery/{flow}/question").status_code == 409  # only for the prover
+    assert client.get(f"/api/v1/flows/recovery/{flow}/question", {"binding": binding}).json()["question"]
+    assert post(client, f"/api/v1/flows/recovery/{flow}/password", {"new_password": NEW, "binding": binding}).status_code == 409
+    assert post(client, f"/api/v1/flows/recovery/{flow}/question", {"answer": "Петрова", "binding": binding}).status_code == 400
+    assert post(client, f"/api/v1/flows/recovery/{flow}/question", {"answer": " иванова "}).status_code == 409
+    assert post(client, f"/api/v1/flows/recovery/{flow}/question", {"answer": " иванова ", "binding": binding}).status_code == 200
+    assert post(client, f"/api/v1/flows/recovery/{flow}/password", {"new_password": NEW, "binding": binding}).status_code == 200

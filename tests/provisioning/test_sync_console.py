@@ -31,9 +31,9 @@ def source(settings, tmp_path):
         yield
 
 
-def test_a_principal_syncs_now_and_reads_the_report():
+def test_a_ministry_admin_syncs_now_and_reads_the_report():
     t = f.org_tree()
-    principal = f.account("principal", t["school_a"], password="principal pass 1234")
+    principal = f.account("ministry_admin", t["ministry"], password="principal pass 1234")
     console = f.staff_client(principal)
     page = console.post("/console/sync/", follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
@@ -55,6 +55,24 @@ def test_a_teacher_may_not_sync_and_the_refusal_is_audited():
     assert console.get("/console/sync/").status_code == 403
     assert not ImportRun.objects.exists()
     assert AuditEvent.objects.filter(action="provisioning.sync_page", result="denied", actor_id=teacher.pk).count() == 2
+
+
+@pytest.mark.parametrize("role", ["principal", "secretary", "district_officer"])
+def test_school_staff_neither_sync_the_country_nor_read_its_reports(role):
+    """Issue 11 item 4 (ASVS v5 8.2.1, 8.2.2): the register source covers the whole country, so a school's
+    principal or secretary (or a district officer) may not start it or read any run's refused rows."""
+    t = f.org_tree()
+    staff = f.account(role, t["district"] if role == "district_officer" else t["school_a"], password="staff pass 1234567")
+    f.activate(staff)
+    admin = f.staff_client(f.account("ministry_admin", t["ministry"], password="ministry pass 1234"))
+    admin.post("/console/sync/")
+    run = ImportRun.objects.get()
+    console = f.staff_client(staff)
+    assert console.post("/console/sync/").status_code == 403
+    assert console.get("/console/sync/").status_code == 403
+    assert console.get(f"/console/sync/{run.pk}/").status_code == 403
+    assert ImportRun.objects.count() == 1
+    assert AuditEvent.objects.filter(action="provisioning.sync_page", result="denied", actor_id=staff.pk).count() == 3
 
 
 def test_a_second_sync_while_one_runs_is_refused():

@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from schoolid.accounts import sessions
 from schoolid.audit.services import record_event
 
 # Refresh the last-seen mark at most once a minute, so most requests do not write the session.
@@ -34,6 +35,12 @@ class SessionTimeoutMiddleware:
                 if request.path.startswith("/api/"):
                     return JsonResponse({"detail": "session expired"}, status=401)
                 return redirect(reverse("signin") + "?expired=1")
-            if now - seen_at >= SEEN_GRANULARITY:
+            indexed = request.session.get(sessions.INDEX_KEY)
+            if indexed is None and request.session.session_key:
+                # The first request after sign-in: the session now has its key (ASVS v5 7.5.2 index).
+                request.session[sessions.INDEX_KEY] = sessions.index(request.user, request.session.session_key, request).pk
+            elif now - seen_at >= SEEN_GRANULARITY:
                 request.session["seen_at"] = now
+                if indexed is not None:
+                    sessions.touch(indexed, request)
         return self.get_response(request)

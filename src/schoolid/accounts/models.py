@@ -176,4 +176,53 @@ class RoleAssignment(models.Model):
         return f"{self.get_role_display()} @ {self.org_unit}"
 
 
+class PendingRole(models.Model):
+    """A role a unit-scoped client (SCIM) asked for a person who already holds a role outside that
+    unit (a pupil moving schools). It grants nothing until the old unit ends its roles or an actor who
+    covers both confirms it (README, "A person in two units"); until then the unit's staff have no
+    power over the person, and the client is not told that the person was already known."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for confirmation")
+        CONFIRMED = "confirmed", _("confirmed")
+        REFUSED = "refused", _("refused")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="pending_roles")
+    role = models.CharField(_("role"), max_length=24, choices=Role.choices)
+    org_unit = models.ForeignKey("directory.OrgUnit", verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="+")
+    # The unit the asking client is limited to: the role waits while the person holds a role outside it.
+    scope_unit = models.ForeignKey("directory.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.CharField(_("requested by"), max_length=120)
+    # What the client sent (normalised), shown to the confirmer and answered back to the client.
+    claimed = models.JSONField(default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("pending role")
+        verbose_name_plural = _("pending roles")
+
+
+class SignedInSession(models.Model):
+    """An index of a person's signed-in sessions, wherever the sessions live (cache or database), so
+    they can be listed and ended (ASVS v5 7.5.2). Written on the first request after sign-in, touched
+    at most once a minute, ended on sign-out. The session key is kept sealed (Fernet), never in clear."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="signed_in_sessions")
+    key_digest = models.CharField(max_length=64, unique=True)
+    key_sealed = models.TextField()
+    epoch = models.CharField(max_length=32)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account"], condition=Q(ended_at__isnull=True), name="session_open_by_account")]
+
+
 from schoolid.accounts.security_questions import SecurityAnswer  # noqa: E402,F401 - a model of this app

@@ -208,3 +208,44 @@ def decide_many(actor: Account, action: Action | str, targets: list[Account], *,
         target.current_assignments = by_account[target.pk]
         decisions[target.pk] = _judge(actor, usable, target, by_account[target.pk], ward_paths)
     return decisions
+
+
+# --- a person in two units (issue 11, item 2) -------------------------------------------------------
+def places_of(account: Account) -> list[tuple[str, str]]:
+    """(role, unit path) of the account's current roles, a guardian known only by confirmed links
+    counting as a guardian where the wards are (their schools have power over them)."""
+    held = list(RoleAssignment.objects.current().filter(account=account).values_list("role", "org_unit__path"))
+    if account.person_id and not any(role == R.GUARDIAN for role, _p in held):
+        held += [(R.GUARDIAN, path) for path in _ward_paths([account.person_id])[account.person_id]]
+    return held
+
+
+def places_outside(account: Account, scope_path: str) -> list[tuple[str, str]]:
+    return [(role, path) for role, path in places_of(account) if not path.startswith(scope_path)]
+
+
+def extends_power(account: Account, scope_path: str) -> bool:
+    """Would a new role inside `scope_path` give that unit's staff (or its scoped client) power they do
+    not have today over a person who is also someone else's (ASVS v5 8.2.2, 8.4.1)?
+
+    No for a person with no role outside. No either for a person who already has a role inside and
+    holds a staff role outside: the scope rule keeps the unit's staff off them whatever is added (every
+    privileged role must be covered). Yes otherwise: a pupil of school B would fall under school A."""
+    outside = places_outside(account, scope_path)
+    if not outside:
+        return False
+    inside = RoleAssignment.objects.current().filter(account=account, org_unit__path__startswith=scope_path).exists()
+    return not (inside and any(role not in NON_PRIVILEGED for role, _p in outside))
+
+
+def may_confirm_role(actor: Account, account: Account, role: str, unit: OrgUnit, *, profile: Profile | None = None) -> bool:
+    """An actor confirms a waiting role when one of their assignments may edit the register of the
+    role's holders and covers both the new unit and every place the person holds a role today."""
+    if not actor.is_active or actor.pk == account.pk:
+        return False
+    paths = [unit.path] + [path for _role, path in places_outside(account, unit.path)]
+    roles = {role} | {r for r, _p in places_outside(account, unit.path)}
+    for assignment, rules in _usable(actor, Action.EDIT_REGISTER, profile or current_profile()):
+        if all(p.startswith(assignment.org_unit.path) for p in paths) and any(roles <= rule.target_roles for rule in rules):
+            return True
+    return False

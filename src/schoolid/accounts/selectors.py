@@ -152,3 +152,13 @@ def pending_links(account: Account) -> int:
     from schoolid.directory.models import Guardianship
 
     return Guardianship.objects.filter(guardian_id=account.person_id, status=Guardianship.Status.PROPOSED).count()
+
+
+def pending_roles_for(actor):
+    """Waiting roles (issue 11, item 2) this actor may confirm: they cover the new unit and every place
+    the person holds a role today. Few rows ever wait, so each is judged with the rule itself."""
+    from schoolid.accounts.models import PendingRole
+    from schoolid.accounts.scope import may_confirm_role
+
+    waiting = PendingRole.objects.filter(status=PendingRole.Status.PENDING).select_related("account__person", "org_unit").order_by("created_at")[:500]
+    return [p for p in waiting if may_confirm_role(actor, p.account, p.role, p.org_unit)]

@@ -9,8 +9,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from schoolid.accounts import throttle
-from schoolid.accounts.models import Account, RoleAssignment, new_session_epoch
-from schoolid.accounts.scope import Action, Decision, decide, decide_many
+from schoolid.accounts.models import Account, PendingRole, RoleAssignment, new_session_epoch
+from schoolid.accounts.scope import Action, Decision, decide, decide_many, extends_power, may_confirm_role
 from schoolid.accounts.user_codes import generate_user_code
 from schoolid.audit.services import client_ip, record_event
 from schoolid.directory.models import OrgUnit, Person
@@ -55,7 +55,71 @@ def assign_role(account: Account, role: str, org_unit: OrgUnit, *, source: str =
 
 
 def end_role(assignment: RoleAssignment) -> None:
-    RoleAssignment.objects.filter(pk=assignment.pk, valid_until__isnull=True).update(valid_until=timezone.now())
+    ended = RoleAssignment.objects.filter(pk=assignment.pk, valid_until__isnull=True).update(valid_until=timezone.now())
+    if ended:
+        settle_pending_roles([assignment.account_id])
+
+
+# --- roles asked for by a unit-scoped client (issue 11, item 2) ------------------------------------
+def attach_role(account: Account, role: str, org_unit: OrgUnit, *, scope_unit: OrgUnit | None, source: str, requested_by: str,
+                claimed: dict | None = None) -> RoleAssignment | PendingRole:
+    """Give a role on behalf of a client limited to `scope_unit` (None: the whole country).
+
+    A role that would extend the unit's power over a person who is also someone else's waits
+    (PendingRole) and grants nothing; see scope.extends_power."""
+    if scope_unit is None or not extends_power(account, scope_unit.path):
+        return assign_role(account, role, org_unit, source=source)
+    pending = PendingRole.objects.filter(account=account, role=role, org_unit=org_unit, status=PendingRole.Status.PENDING).first()
+    if pending is None:
+        pending = PendingRole.objects.create(account=account, role=role, org_unit=org_unit, scope_unit=scope_unit, requested_by=requested_by[:120],
+                                             claimed=claimed or {})
+        record_event("role.pending", "success", actor=requested_by, target=account, org_unit=org_unit,
+                     detail={"role": role, "unit": org_unit.code, "pending": pending.pk})
+    elif claimed is not None and pending.claimed != claimed:
+        PendingRole.objects.filter(pk=pending.pk).update(claimed=claimed)
+    return pending
+
+
+def _grant(pending: PendingRole, *, status: str, decided_by: Account | None, how: str, request=None) -> None:
+    if PendingRole.objects.filter(pk=pending.pk, status=PendingRole.Status.PENDING).update(
+            status=status, decided_at=timezone.now(), decided_by=decided_by) != 1:
+        return
+    if status == PendingRole.Status.CONFIRMED:
+        assign_role(pending.account, pending.role, pending.org_unit, source=RoleAssignment.Source.REGISTER)
+    record_event(f"role.pending.{status}", "success", actor=decided_by or "register", target=pending.account, org_unit=pending.org_unit,
+                 request=request, detail={"role": pending.role, "unit": pending.org_unit.code, "pending": pending.pk, "how": how})
+
+
+def settle_pending_roles(account_ids=None) -> int:
+    """Waiting roles whose person no longer belongs to anyone else take effect (the old school ended
+    its role: the pupil has moved). Called when roles end; few rows wait, so all may be checked."""
+    waiting = PendingRole.objects.filter(status=PendingRole.Status.PENDING).select_related("account", "org_unit", "scope_unit")
+    if account_ids is not None:
+        waiting = waiting.filter(account_id__in=list(account_ids))
+    settled = 0
+    for pending in waiting:
+        if pending.org_unit.active and not extends_power(pending.account, pending.scope_unit.path):
+            _grant(pending, status=PendingRole.Status.CONFIRMED, decided_by=None, how="old_roles_ended")
+            settled += 1
+    return settled
+
+
+def withdraw_pending_role(pending: PendingRole, *, actor: str) -> None:
+    if PendingRole.objects.filter(pk=pending.pk, status=PendingRole.Status.PENDING).update(
+            status=PendingRole.Status.WITHDRAWN, decided_at=timezone.now()) == 1:
+        record_event("role.pending.withdrawn", "success", actor=actor, target=pending.account, org_unit=pending.org_unit,
+                     detail={"role": pending.role, "unit": pending.org_unit.code, "pending": pending.pk})
+
+
+def decide_pending_role(actor: Account, pending: PendingRole, *, confirm: bool, request=None) -> None:
+    """An actor who covers both the new unit and every place the person holds a role today confirms
+    the role (it takes effect) or refuses it; anyone else is refused and audited."""
+    if not may_confirm_role(actor, pending.account, pending.role, pending.org_unit):
+        refuse(actor, "role.pending.decide", pending.account, "outside_scope", request=request, org_unit=pending.org_unit)
+        raise PermissionError("outside scope")
+    with transaction.atomic():
+        _grant(pending, status=PendingRole.Status.CONFIRMED if confirm else PendingRole.Status.REFUSED, decided_by=actor,
+               how="confirmed" if confirm else "refused", request=request)
 
 
 def disable_accounts(account_ids) -> int:
@@ -135,20 +199,43 @@ def replace_passwords(account_ids, *, must_change: bool) -> None:
 # --- counting attempts (security requirements §2) ------------------------------------------------
 def reserve_attempt(account: Account) -> tuple[bool, int, int]:
     """Count one attempt before any secret is checked, atomically and only when no wait is due, so
-    parallel guesses cannot slip past the delay. Returns (reserved, failures if it fails, wait)."""
-    now = timezone.now()
-    failures = account.failed_logins + 1
-    wait = throttle.delay_after(failures)
-    until = now + datetime.timedelta(seconds=wait) if wait else None
+    parallel guesses cannot slip past the delay. Returns (reserved, failures if it fails, wait).
+
+    A compare-and-set on the count: the row is updated only if its count is still the one the delay
+    was computed from, so each reservation sees the one before it (40 parallel guesses get exactly
+    LOGIN_FREE_ATTEMPTS + 1 checks). A lost race re-reads the row and tries again (bounded)."""
+    known = account.failed_logins
+    allowed = (Account.Status.ACTIVE, Account.Status.NOT_ACTIVATED)
     # Plain SQL: this runs on every sign-in and the ORM's query building cost more than the query.
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE accounts_account SET failed_logins = failed_logins + 1, throttled_until = %s "
-            "WHERE id = %s AND status IN (%s, %s) AND (throttled_until IS NULL OR throttled_until <= %s)",
-            [until, account.pk, Account.Status.ACTIVE, Account.Status.NOT_ACTIVATED, now],
-        )
-        reserved = cursor.rowcount
-    return bool(reserved), failures, wait
+        for _race in range(64):
+            now = timezone.now()
+            failures = known + 1
+            wait = throttle.delay_after(failures)
+            until = now + datetime.timedelta(seconds=wait) if wait else None
+            cursor.execute(
+                "UPDATE accounts_account SET failed_logins = %s, throttled_until = %s "
+                "WHERE id = %s AND failed_logins = %s AND status IN (%s, %s) AND (throttled_until IS NULL OR throttled_until <= %s)",
+                [failures, _db(until), account.pk, known, *allowed, _db(now)],
+            )
+            if cursor.rowcount:
+                account.failed_logins = failures
+                return True, failures, wait
+            cursor.execute("SELECT failed_logins, throttled_until, status FROM accounts_account WHERE id = %s", [account.pk])
+            row = cursor.fetchone()
+            if row is None or row[2] not in allowed or (row[1] is not None and _aware(row[1]) > now):
+                return False, known + 1, 0
+            known = row[0]
+    return False, known + 1, 0
+
+
+def _db(value):
+    return None if value is None else connection.ops.adapt_datetimefield_value(value)
+
+
+def _aware(value) -> datetime.datetime:
+    # SQLite hands back naive UTC datetimes from raw SQL.
+    return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.timezone.utc)
 
 
 def attempt_failed(account: Account, failures: int, *, request, factor: str) -> bool:
@@ -251,3 +338,18 @@ def change_password(request, account: Account, current: str, new: str, *, end_ot
     else:
         update_session_auth_hash(request, account)
     return "ok"
+
+
+# --- Erasure (the privacy app decides when). The account row stays: a user code is never reused. ---
+
+@transaction.atomic
+def erase_account(account: Account) -> None:
+    """An erased person's account: disabled, no usable password, every session ended, no language or
+    security answer kept. Its roles are history (they ended when the person left) and stay."""
+    from schoolid.accounts.security_questions import SecurityAnswer
+
+    SecurityAnswer.objects.filter(account=account).delete()
+    Account.objects.filter(pk=account.pk).update(
+        status=Account.Status.DISABLED, password=make_password(None), must_change_password=False, failed_logins=0,
+        throttled_until=None, preferred_language="", session_epoch=new_session_epoch(),
+    )

@@ -2,7 +2,7 @@
 
 Per account, not per IP: each failure beyond the free ones makes the next attempt wait longer
 (base · 2^k, capped); at the lock limit (≤ 100, NIST §3.2.2) the password stops working until the
-account is recovered. Identifiers that match no account get the same treatment in the cache, so the
+account is recovered. Identifiers that match no account get the same treatment in a shared counter, so the
 answers do not tell which accounts exist. A per-address counter catches password spraying.
 """
 from __future__ import annotations
@@ -12,8 +12,9 @@ import hashlib
 import math
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
+
+from schoolid.core import counters
 
 
 def delay_after(failures: int) -> int:
@@ -31,22 +32,29 @@ def seconds_left(until: datetime.datetime | None) -> int:
 
 
 # --- identifiers that match no account --------------------------------------------------------
+# In the database, shared by every worker (core/counters.py), counted like an account's row, so an
+# unknown identifier is throttled at the same attempt as a known one, in parallel too.
 def _phantom_key(identifier_key: str) -> str:
     return "signin:phantom:" + hashlib.sha256(identifier_key.encode()).hexdigest()[:32]
 
 
+def _phantom_lifetime() -> int:
+    return max(settings.LOGIN_DELAY_CAP_SECONDS * 4, 86400)
+
+
 def phantom_state(identifier_key: str) -> tuple[int, datetime.datetime | None]:
-    failures, until = cache.get(_phantom_key(identifier_key), (0, None))
-    return failures, until
+    return counters.read(_phantom_key(identifier_key))
+
+
+def phantom_reserve(identifier_key: str) -> tuple[bool, int, int]:
+    """reserve_attempt for an identifier with no account: (reserved, failures, wait)."""
+    return counters.reserve(_phantom_key(identifier_key), _phantom_lifetime(), delay_after, lock_at=settings.LOGIN_LOCK_LIMIT)
 
 
 def phantom_failure(identifier_key: str) -> tuple[int, datetime.datetime | None]:
-    failures, _until = phantom_state(identifier_key)
-    failures += 1
-    wait = delay_after(failures)
-    until = timezone.now() + datetime.timedelta(seconds=wait) if wait else None
-    cache.set(_phantom_key(identifier_key), (failures, until), timeout=max(settings.LOGIN_DELAY_CAP_SECONDS * 4, 86400))
-    return failures, until
+    """Count a failure whatever wait is due (callers checked it); returns (failures, until)."""
+    _reserved, failures, wait = counters.reserve(_phantom_key(identifier_key), _phantom_lifetime(), delay_after, respect_wait=False)
+    return failures, (timezone.now() + datetime.timedelta(seconds=wait) if wait else None)
 
 
 # --- client addresses (password spraying) ----------------------------------------------------
@@ -57,17 +65,11 @@ def _ip_key(ip: str | None) -> str:
 
 def ip_blocked_for(ip: str | None) -> int:
     """Seconds this address should wait because of failures across many accounts, or 0. The answer
-    is the whole window: an upper bound, as the cache does not tell how much of it is left."""
-    count = cache.get(_ip_key(ip), 0)
-    if count < settings.LOGIN_IP_FAILURE_LIMIT:
+    is the whole window: an upper bound."""
+    if counters.peek(_ip_key(ip)) < settings.LOGIN_IP_FAILURE_LIMIT:
         return 0
     return settings.LOGIN_IP_WINDOW_SECONDS
 
 
 def ip_failure(ip: str | None) -> int:
-    key = _ip_key(ip)
-    try:
-        return cache.incr(key)
-    except ValueError:
-        cache.add(key, 0, timeout=settings.LOGIN_IP_WINDOW_SECONDS)
-        return cache.incr(key)
+    return counters.hit(_ip_key(ip), settings.LOGIN_IP_WINDOW_SECONDS)

@@ -59,3 +59,12 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit events are append-only")
+
+
+class AuditMaintenance(models.Model):
+    """A marker row that exists only inside the transaction of an audit owner verb (retention or the
+    pseudonymisation of an erased person). The append-only triggers let rows change only while one is
+    visible, and only in the columns that may carry personal data (migration 0003)."""
+
+    reason = models.CharField(max_length=32)
+    started_at = models.DateTimeField(auto_now_add=True)

@@ -122,3 +122,85 @@ def record_events(action: str, result: str, *, actor=None, targets, request=None
         batch_size=1000,
     )
 
+
+# --- Owner verbs for the privacy duties (retention, erasure): the only changes an event may see. ---
+
+class _Maintenance:
+    """A marker row visible only inside the caller's transaction: the triggers allow the change."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __enter__(self):
+        from schoolid.audit.models import AuditMaintenance
+
+        self.marker = AuditMaintenance.objects.create(reason=self.reason[:32])
+        return self
+
+    def __exit__(self, *exc):
+        from schoolid.audit.models import AuditMaintenance
+
+        AuditMaintenance.objects.filter(pk=self.marker.pk).delete()
+        return False
+
+
+def event_ids_before(cutoff, limit: int | None = None) -> list[int]:
+    """The oldest events older than `cutoff`, at most `limit` of them (retention plans from this)."""
+    return list(AuditEvent.objects.filter(at__lt=cutoff).order_by("id").values_list("id", flat=True)[:limit])
+
+
+def purge_events(ids: list[int]) -> int:
+    """Delete these events (retention). Runs in its own transaction."""
+    from django.db import transaction
+
+    if not ids:
+        return 0
+    with transaction.atomic(), _Maintenance("retention"), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(ids))})", list(ids))
+        return cursor.rowcount
+
+
+def _scrub(value, needles: list[str]):
+    if isinstance(value, str):
+        return "[erased]" if any(n and n in value for n in needles) else value
+    if isinstance(value, list):
+        return [_scrub(v, needles) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v, needles) for k, v in value.items()}
+    return value
+
+
+def pseudonymise_target(*, labels: list[str], needles: list[str], pseudonym: str) -> int:
+    """An erased person's events keep their shape (time, action, result, ids, unit) but name them only by
+    `pseudonym`: actor and target labels that are one of `labels` are replaced, detail values containing one of `needles` become "[erased]", and the address
+    they acted from is dropped. Returns the number of events changed."""
+    from django.db import transaction
+    from django.db.models import Q, TextField
+    from django.db.models.functions import Cast
+
+    labels = [label for label in labels if label]
+    needles = [n for n in needles if n and len(n) >= 3]
+    if not labels:
+        return 0
+    mine_as_actor = Q(actor__in=labels)
+    mine_as_target = Q(target__in=labels)
+    mentioned = Q()
+    for needle in needles:
+        mentioned |= Q(detail_text__contains=needle)
+    changed = 0
+    with transaction.atomic(), _Maintenance("erasure"):
+        rows = AuditEvent.objects.annotate(detail_text=Cast("detail", TextField())).filter(mine_as_actor | mine_as_target | mentioned).values_list("id", "actor", "target", "ip", "detail")
+        table = AuditEvent._meta.db_table
+        for pk, actor, target, ip, detail in rows.iterator(chunk_size=1000):
+            new_actor = pseudonym if actor in labels else actor
+            new_ip = None if actor in labels else ip
+            new_target = pseudonym if target in labels else target
+            new_detail = _scrub(detail, needles)
+            if (new_actor, new_ip, new_target, new_detail) == (actor, ip, target, detail):
+                continue
+            detail_field = AuditEvent._meta.get_field("detail")
+            with connection.cursor() as cursor:
+                cursor.execute(f"UPDATE {table} SET actor = %s, ip = %s, target = %s, detail = %s WHERE id = %s",
+                               [new_actor, new_ip, new_target, detail_field.get_db_prep_save(new_detail, connection), pk])
+            changed += 1
+    return changed

@@ -7,7 +7,7 @@ from ninja.errors import HttpError
 from ninja.security import django_auth
 
 from schoolid.accounts.models import Account
-from schoolid.console.selectors import AccountFilter, role_summary, visible_accounts
+from schoolid.console.selectors import AccountFilter, identity_visible, role_summary, visible_accounts
 from schoolid.credentials.models import IssuanceBatch
 from schoolid.credentials.services import IssuanceRefused, issue_secrets
 from schoolid.flows.login import is_staff_session
@@ -51,12 +51,15 @@ class FilterIn(Schema):
     page_size: int = 50
 
 
-def _account_out(account: Account, roles) -> AccountOut:
+def _account_out(account: Account, roles, full_id: bool = False) -> AccountOut:
+    from schoolid.directory.services import mask_national_id
+
     person = account.person
     return AccountOut(
         user_code=account.user_code,
         name=person.full_name if person else "",
-        national_id=person.national_id if person else "",
+        # Masked unless the actor keeps this person's register data (least disclosure, docs/privacy.md).
+        national_id=(person.national_id if full_id else mask_national_id(person.national_id)) if person else "",
         status=account.status,
         roles=[RoleOut(role=a.role, org_unit=a.org_unit.name, org_unit_code=a.org_unit.code) for a in roles],
     )
@@ -71,7 +74,8 @@ def list_accounts(request, filters: Query[FilterIn]):
     page = max(1, filters.page)
     rows = list(qs[(page - 1) * size : page * size])
     roles = role_summary(rows)
-    return AccountPage(total=qs.count(), page=page, items=[_account_out(a, roles[a.pk]) for a in rows])
+    full = identity_visible(actor, rows)
+    return AccountPage(total=qs.count(), page=page, items=[_account_out(a, roles[a.pk], a.pk in full) for a in rows])
 
 
 class IssueIn(Schema):

@@ -170,3 +170,14 @@ def register_edit_access(actor: Account, target: Account, profile: Profile | Non
     if mode == "register" and not from_register:
         return EditAccess(mode, IDENTITY_FIELDS + CONTACT_FIELDS, (), False)
     return EditAccess(mode, CONTACT_FIELDS, IDENTITY_FIELDS, from_register)
+
+
+def identity_visible(actor: Account, accounts: list[Account], profile: Profile | None = None) -> set[int]:
+    """The listed accounts whose national ID the actor may see in full: those whose register data they
+    keep (principal, secretary, ministry). Class teachers and supervisors see it masked
+    (docs/privacy.md, least disclosure)."""
+    from schoolid.accounts.scope import decide_many
+
+    if not accounts:
+        return set()
+    return {pk for pk, decision in decide_many(actor, Action.EDIT_REGISTER, accounts, profile=profile).items() if decision.allowed}

@@ -18,6 +18,7 @@ urlpatterns = [
     path("people/<str:user_code>/guardians/<int:link_id>/end/", views.end_guardian_link, name="console-end-guardian"),
     path("not-activated/", views.not_activated, name="console-not-activated"),
     path("access-requests/", views.access_requests_view, name="console-access-requests"),
+    path("pending-roles/", views.pending_roles, name="console-pending-roles"),
     path("sync/", views.sync, name="console-sync"),
     path("sync/<int:run_id>/", views.sync_report, name="console-sync-report"),
 ]

@@ -19,6 +19,7 @@ from schoolid.accounts.scope import Action, decide
 from schoolid.accounts.services import ScopeDenied, refuse
 from schoolid.audit.services import record_event
 from schoolid.console.selectors import CONSOLE_ACTIONS, AccountFilter, can_issue, classes_in_scope, find_by_national_id, not_yet_activated, register_edit_access, role_summary, visible_accounts
+from schoolid.console.selectors import identity_visible
 from schoolid.credentials import exports
 from schoolid.credentials.models import IssuanceBatch
 from schoolid.credentials.services import (
@@ -92,6 +93,7 @@ def people(request):
         "page": page,
         "rows": rows,
         "roles": role_summary(rows),
+        "full_ids": identity_visible(request.user, rows),
         "total": page.paginator.count,
         "classes": classes_in_scope(request.user),
         "statuses": Account.Status.choices,
@@ -290,7 +292,8 @@ def not_activated(request):
     qs = not_yet_activated(request.user)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    return render(request, "console/not_activated.html", {"page": page, "rows": rows, "roles": role_summary(rows), "total": page.paginator.count})
+    return render(request, "console/not_activated.html", {"page": page, "rows": rows, "roles": role_summary(rows),
+                                                            "full_ids": identity_visible(request.user, rows), "total": page.paginator.count})
 
 
 @staff_view()
@@ -414,6 +417,28 @@ def person_edit(request, user_code):
     return render(request, "console/person_edit.html", context, status=400 if errors else 200)
 
 
+# --- roles waiting for confirmation (issue 11, item 2) ----------------------------------------------
+@staff_view()
+@require_http_methods(["GET", "POST"])
+def pending_roles(request):
+    """A role a school's client asked for someone who is also another unit's: confirm or refuse."""
+    from schoolid.accounts.models import PendingRole
+    from schoolid.accounts.selectors import pending_roles_for
+    from schoolid.accounts.services import decide_pending_role
+
+    if request.method == "POST":
+        pending = PendingRole.objects.select_related("account", "org_unit").filter(pk=request.POST.get("pending", "0"), status=PendingRole.Status.PENDING).first()
+        if pending is None:
+            raise Http404
+        try:
+            decide_pending_role(request.user, pending, confirm=request.POST.get("decision") == "confirm", request=request)
+        except PermissionError:
+            return _denied(request, _("This role is not yours to confirm."))
+        messages.success(request, _("Done."))
+        return redirect("console-pending-roles")
+    return render(request, "console/pending_roles.html", {"items": pending_roles_for(request.user)})
+
+
 # --- sync from the register (issue 5, item 5) -------------------------------------------------------
 SYNC_COUNT_LABELS = {
     "orgs_created": gettext_lazy("org units created"),
@@ -450,7 +475,7 @@ def sync(request):
 
     if not may_sync(request.user):
         record_event("provisioning.sync_page", "denied", actor=request.user, request=request)
-        return _denied(request, _("Only ministry and school administrators start a sync from the register."))
+        return _denied(request, _("Only ministry administrators, who cover the whole register, start a sync and read its reports."))
     if request.method == "POST":
         try:
             request_sync(request.user, request=request)
@@ -474,7 +499,7 @@ def sync_report(request, run_id: int):
 
     if not may_sync(request.user):
         record_event("provisioning.sync_page", "denied", actor=request.user, request=request)
-        return _denied(request, _("Only ministry and school administrators start a sync from the register."))
+        return _denied(request, _("Only ministry administrators, who cover the whole register, start a sync and read its reports."))
     run = ImportRun.objects.filter(pk=run_id, dry_run=False).first()
     if run is None:
         raise Http404

@@ -282,3 +282,16 @@ def parent_reset(guardian: Account, child: Account, *, idempotency_key: str, req
                 dedupe_key=f"parent_reset:{result.batch.pk}:{principal.pk}",
             )
     return result
+
+
+# --- Erasure (the privacy app decides when). ---
+
+@transaction.atomic
+def forget_account(account: Account) -> None:
+    """An erased person's credentials: open one-time secrets revoked, the authenticator seed and the
+    recovery codes deleted (their hashes tell nothing, but nothing may sign in any more)."""
+    from schoolid.credentials.models import RecoveryCode, TotpDevice
+
+    IssuedSecret.objects.filter(account=account, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    TotpDevice.objects.filter(account=account).delete()
+    RecoveryCode.objects.filter(account=account).delete()

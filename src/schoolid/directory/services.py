@@ -394,3 +394,50 @@ def offer_email(person_id: int, email: str) -> None:
 def mark_email_verified(person_id: int) -> None:
     """The person used a link sent to their stored address: it is a verified contact point now."""
     Person.objects.filter(pk=person_id).update(email_verified=True)
+
+
+# --- Erasure (the privacy app decides when; the register's own rows are changed only here). ---
+
+ERASED_NAME = "—"
+
+
+def is_erased(person: Person) -> bool:
+    """Erased people keep a keyed hash of their national ID, which starts with "#" (no scheme does)."""
+    return person.national_id.startswith("#")
+
+
+@transaction.atomic
+def erase_person(person: Person, *, national_id_token: str) -> Person:
+    """Replace a person's personal fields: names, birth date and contacts go, the national ID becomes
+    `national_id_token` (a keyed hash, so a returning person can be recognised without the number),
+    open guardian links end and access requests they made lose their details. The row itself stays
+    (accounts, links and history point at it)."""
+    if not national_id_token.startswith("#") or len(national_id_token) > 32:
+        raise ValueError("the national ID token must be a keyed hash starting with '#'")
+    from schoolid.directory.models import AccessRequest
+
+    now = timezone.now()
+    AccessRequest.objects.filter(national_id_scheme=person.national_id_scheme, national_id=person.national_id).update(
+        national_id=national_id_token, given_name=ERASED_NAME, family_name="", email="", mobile="")
+    AccessRequest.objects.filter(matched_person=person).update(given_name=ERASED_NAME, family_name="", email="", mobile="",
+                                                               national_id=national_id_token)
+    from django.db.models import Q
+
+    Guardianship.objects.filter(Q(guardian=person) | Q(student=person), status__in=[Guardianship.Status.PROPOSED, Guardianship.Status.CONFIRMED]).update(
+        status=Guardianship.Status.ENDED, decided_at=now)
+    person.national_id = national_id_token
+    person.given_name, person.family_name = ERASED_NAME, ""
+    person.given_name_latin = person.family_name_latin = ""
+    person.birth_date = None
+    person.email, person.email_verified, person.email_edited_at = "", False, None
+    person.mobile, person.mobile_verified, person.mobile_edited_at = "", False, None
+    person.sourced_id = None
+    person.save()
+    return person
+
+
+def mask_national_id(value: str) -> str:
+    """"••••••6621": tells two pupils of a class apart without disclosing the number (least disclosure)."""
+    if not value:
+        return ""
+    return "•" * max(0, len(value) - 4) + value[-4:]

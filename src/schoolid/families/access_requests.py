@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from schoolid.accounts.models import Account, Role
-from schoolid.accounts.scope import RULES, Action
+from schoolid.accounts.scope import RULES, Action, places_of
 from schoolid.accounts.services import refuse
 from schoolid.audit.services import record_event
 from schoolid.core.profiles import current_profile
@@ -90,8 +90,18 @@ def approve(actor: Account, item: AccessRequest, *, request=None) -> None:
     _check_reviewer(actor, item, request)
     person = Person.objects.filter(national_id_scheme=item.national_id_scheme, national_id=item.national_id).first()
     account = Account.objects.filter(person=person).first() if person else None
-    if person is None or account is None:
+    # Only a person wholly inside the reviewer's units (issue 11, item 2): the link would hand someone
+    # else's pupil to whoever sent the request, and a different answer would tell who is registered.
+    places = places_of(account) if account is not None else []
+    paths = school_units_for(actor)
+    if person is None or account is None or not places or not all(any(p.startswith(root) for root in paths) for _r, p in places):
+        if account is not None:
+            record_event("access_request.approve", "denied", actor=actor, request=request, org_unit=item.school,
+                         detail={"request": item.pk, "reason": "person_outside_scope" if places else "no_role"})
         raise RegisterError("national_id", _("Nobody with this national ID is in the register: add the person first, or reject the request."))
+    if account.status != Account.Status.NOT_ACTIVATED:
+        # A link to set the password of an account in use would bypass recovery: its owner recovers it.
+        raise RegisterError("national_id", _("This person already uses their account: they get back in from the sign-in page, or the school gives them a one-time password."))
     with transaction.atomic():
         if AccessRequest.objects.filter(pk=item.pk, status=AccessRequest.Status.PENDING).update(
             status=AccessRequest.Status.APPROVED, matched_person=person, decided_by=actor, decided_at=timezone.now()

@@ -93,5 +93,6 @@ def children_of(guardian: Account):
         klass = RoleAssignment.objects.current().filter(account=account, role=Role.STUDENT).select_related("org_unit__parent").first() if account else None
         children.append({"person": link.student, "account": account, "class": klass.org_unit if klass else None,
                          "may_reset": bool(account) and profile.parent_may_reset_young_child and is_young(link.student, profile),
+                         "young": is_young(link.student, profile),
                          "school": (klass.org_unit.parent if klass and klass.org_unit.kind == "class" else klass.org_unit if klass else None)})
     return children

@@ -8,7 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.utils import timezone
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from schoolid.accounts.passwords import check_password_policy, context_words_for
@@ -43,7 +43,20 @@ class CodeIn(Schema):
 
 
 class PasswordIn(Schema):
-    new_password: str
+    new_password: str = ""
+    # The secret handed to whoever proved the contact (the code or link answer); nobody else finishes.
+    binding: str = ""
+
+
+class LinkIn(Schema):
+    token: str
+
+
+class ProvenOut(Schema):
+    flow: str
+    state: str
+    detail: str
+    binding: str
 
 
 class RecoveryDone(Schema):
@@ -92,22 +105,49 @@ def start_recovery(request, body: RecoveryIn):
     return Status(202, FlowOut(flow=flow_id, state="sent", detail=SENT))
 
 
-@router.post("/recovery/{flow_id}/code", response={200: FlowOut, 400: Problem, 403: Problem, 404: Problem, 429: Problem}, summary="Prove recovery with the SMS code")
+def _proven_out(request, flow: Flow) -> ProvenOut:
+    # The binding goes to this client only; it is not kept in any cookie session.
+    request.session.pop(recovery.FLOW_SESSION_KEY, None)
+    binding = request.session.pop(recovery.BINDING_SESSION_KEY)
+    return ProvenOut(flow=str(flow.pk), state=flow.state, detail="proven", binding=binding)
+
+
+NOT_PROVEN = "prove the recovery first (code, link or security question)"
+
+
+def _proven_recovery_flow(flow_id: str, binding: str) -> Flow:
+    """The flow, if `binding` is what its prover was given; otherwise the same 409 as an unproven one."""
+    flow = _recovery_flow(flow_id)
+    if flow.state not in (Flow.State.PROVEN, Flow.State.NEEDS_ANSWER) or not recovery.holds_proof(flow, binding[:100]):
+        raise HttpError(409, NOT_PROVEN)
+    return flow
+
+
+@router.post("/recovery/{flow_id}/code", response={200: ProvenOut, 400: Problem, 403: Problem, 404: Problem, 429: Problem}, summary="Prove recovery with the SMS code")
 def recovery_code(request, flow_id: str, body: CodeIn):
     flow = _recovery_flow(flow_id)
     result, retry_after = recovery.prove_by_code(request, flow, body.code[:16])
     if result == "ok":
-        return Status(200, FlowOut(flow=str(flow.pk), state=flow.state, detail="proven"))
+        return Status(200, _proven_out(request, flow))
     if result == "invalid":
         return Status(400, Problem(detail="the code is not correct or has expired"))
     return Status(429 if result == "throttled" else 403, Problem(detail=result))
 
 
-@router.post("/recovery/{flow_id}/password", response={200: RecoveryDone, 400: Problem, 404: Problem, 409: Problem}, summary="Finish recovery with a new password")
+@router.post("/recovery/link", response={200: ProvenOut, 410: Problem}, summary="Prove recovery with the e-mailed link's token (opened in the app)")
+def recovery_link(request, body: LinkIn):
+    flow = recovery.prove_by_link(request, body.token[:100])
+    if flow is None:
+        return Status(410, Problem(detail="the link is not valid any more"))
+    return Status(200, _proven_out(request, flow))
+
+
+@router.post("/recovery/{flow_id}/password", response={200: RecoveryDone, 400: Problem, 404: Problem, 409: Problem},
+             summary="Finish recovery with a new password (the binding from the proof is needed)")
 def recovery_password(request, flow_id: str, body: PasswordIn):
-    flow = _recovery_flow(flow_id)
+    flow = _proven_recovery_flow(flow_id, body.binding)
     if flow.state != Flow.State.PROVEN:
-        return Status(409, Problem(detail="prove the recovery first (code, link or security question)"))
+        return Status(409, Problem(detail=NOT_PROVEN))
     kind, login = recovery.login_of(flow)
     if flow.need == "login":
         recovery.complete(request, flow, None)
@@ -144,11 +184,13 @@ class ChangePasswordIn(Schema):
 class EmailChangeIn(Schema):
     new_email: str
     password: str
+    second_factor: str = Field("", description="required when the account has a second factor: a TOTP or a recovery code")
 
 
 class PhoneChangeIn(Schema):
     new_mobile: str
     password: str
+    second_factor: str = Field("", description="required when the account has a second factor: a TOTP or a recovery code")
 
 
 def _flow(flow_id: str, kind: str, **filters) -> Flow:
@@ -221,7 +263,9 @@ def change_email(request, body: EmailChangeIn):
         email = normalize_email(body.new_email)
     except RegisterError as exc:
         return Status(400, Problem(detail=str(exc.message)))
-    outcome = contact_change.reauthenticate(request, request.user, body.password)
+    outcome = contact_change.reauthenticate_for_contact(request, request.user, body.password, body.second_factor)
+    if outcome == "wrong_code":
+        return Status(400, Problem(detail="second factor required: a current TOTP or a recovery code"))
     if outcome != "ok":
         return _refusal("invalid" if outcome == "wrong" else outcome)
     if not contact_change.send_email_confirmation(request, request.user, email):
@@ -237,7 +281,9 @@ def change_phone(request, body: PhoneChangeIn):
         mobile = normalize_mobile(body.new_mobile)
     except RegisterError as exc:
         return Status(400, Problem(detail=str(exc.message)))
-    outcome = contact_change.reauthenticate(request, request.user, body.password)
+    outcome = contact_change.reauthenticate_for_contact(request, request.user, body.password, body.second_factor)
+    if outcome == "wrong_code":
+        return Status(400, Problem(detail="second factor required: a current TOTP or a recovery code"))
     if outcome != "ok":
         return _refusal("invalid" if outcome == "wrong" else outcome)
     if not mobile or not contact_change.start_phone_change(request, request.user, mobile):
@@ -303,6 +349,7 @@ class QuestionIn(Schema):
 
 class AnswerIn(Schema):
     answer: str
+    binding: str = ""
 
 
 class QuestionOut(Schema):
@@ -337,29 +384,29 @@ def set_security_question(request, body: QuestionIn):
 
 
 @router.get("/recovery/{flow_id}/question", include_in_schema=LEGACY_KBA, response={200: QuestionOut, 404: Problem, 409: Problem}, summary="Legacy option only: the question after the code")
-def recovery_question(request, flow_id: str):
+def recovery_question(request, flow_id: str, binding: str = ""):
     from schoolid.accounts import security_questions
 
     if not security_questions.enabled():
         return Status(404, Problem(detail="not offered"))
-    flow = _recovery_flow(flow_id)
+    flow = _proven_recovery_flow(flow_id, binding)
     if flow.state != Flow.State.NEEDS_ANSWER:
         return Status(409, Problem(detail="no question is pending"))
     answer = security_questions.SecurityAnswer.objects.filter(account=flow.account).first()
     return Status(200, QuestionOut(question=str(security_questions.QUESTIONS[answer.question])))
 
 
-@router.post("/recovery/{flow_id}/question", include_in_schema=LEGACY_KBA, response={200: FlowOut, 400: Problem, 403: Problem, 404: Problem, 409: Problem, 429: Problem},
+@router.post("/recovery/{flow_id}/question", include_in_schema=LEGACY_KBA, response={200: ProvenOut, 400: Problem, 403: Problem, 404: Problem, 409: Problem, 429: Problem},
              summary="Legacy option only: answer the question")
 def recovery_answer(request, flow_id: str, body: AnswerIn):
     from schoolid.accounts import security_questions
 
     if not security_questions.enabled():
         return Status(404, Problem(detail="not offered"))
-    flow = _recovery_flow(flow_id)
+    flow = _proven_recovery_flow(flow_id, body.binding)
     if flow.state != Flow.State.NEEDS_ANSWER:
         return Status(409, Problem(detail="no question is pending"))
     result, _retry = recovery.answer_question(request, flow, body.answer[:200])
     if result != "ok":
         return _refusal(result)
-    return Status(200, FlowOut(flow=str(flow.pk), state=flow.state, detail="proven"))
+    return Status(200, ProvenOut(flow=str(flow.pk), state=flow.state, detail="proven", binding=body.binding))

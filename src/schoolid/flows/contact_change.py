@@ -1,6 +1,7 @@
 """Changing the e-mail (seed 004: Settings → Security → change e-mail) or the mobile number.
 
-Both need the password typed again (ASVS v5 7.5.1). The new address stays pending until the link sent
+Both need the password typed again, and on an account with a second factor that factor too (ASVS v5
+7.5.1). The new address stays pending until the link sent
 to it is used ("Resend confirmation" sends a fresh link; only the newest works); a new mobile number
 is confirmed with a code sent to it, because setting a number binds an authenticator (NIST §3.1.3.3).
 The old address, and the e-mail for a phone change, get a notice with a way to dispute it."""
@@ -44,6 +45,36 @@ def reauthenticate(request, account: Account, password: str) -> str:
     return "ok"
 
 
+def has_second_factor(account: Account) -> bool:
+    from schoolid.credentials.totp import confirmed_device
+
+    return confirmed_device(account) is not None
+
+
+def reauthenticate_for_contact(request, account: Account, password: str, code: str) -> str:
+    """Changing the e-mail or mobile of an account with a second factor asks for that factor too (ASVS v5
+    7.5.1, NIST §4.2.1.2): a stolen password alone must not re-route recovery. "ok", "wrong",
+    "wrong_code", "throttled" or "locked"; the password and the code count on one sign-in throttle."""
+    from schoolid.core.digits import ascii_digits
+    from schoolid.credentials import totp
+
+    device = totp.confirmed_device(account)
+    if device is None:
+        return reauthenticate(request, account, password)
+    reserved, failures, _wait = reserve_attempt(account)
+    if not reserved:
+        return throttled_answer(account, request=request, factor="password")[0]
+    if not check_password(password, account.password):
+        return "locked" if attempt_failed(account, failures, request=request, factor="password") else "wrong"
+    code = ascii_digits((code or "").strip())[:32]
+    factor = "totp" if code and totp.verify_totp(device, code) else "recovery_code" if code and totp.use_recovery_code(account, code) else None
+    if factor is None:
+        return "locked" if attempt_failed(account, failures, request=request, factor="totp") else "wrong_code"
+    attempt_succeeded(account)
+    record_event("reauthentication", "success", actor=account, target=account, request=request, detail={"factor": f"pwd+{factor}"})
+    return "ok"
+
+
 def pending_email(account: Account) -> Flow | None:
     return kernel.live(Flow.Kind.EMAIL_CHANGE, account=account, state=Flow.State.LINK_SENT).order_by("-created_at").first()
 
@@ -73,18 +104,26 @@ def send_email_confirmation(request, account: Account, new_email: str) -> bool:
     return True
 
 
-def confirm_email(request, raw_token: str) -> Account | None:
+def confirm_email(request, raw_token: str) -> tuple[str, Account | None]:
+    """("ok", account), ("invalid", None), or ("sign_in", None) when the browser opening the link is
+    not signed in to the account that asked: the link proves the mailbox, the session proves the
+    account, and a change asked by one account is never confirmed by whoever else owns the address
+    (issue 11 item 1). The link stays unused until both meet."""
     link = links.usable(raw_token, EMAIL_PURPOSE, flow__state=Flow.State.LINK_SENT)
     if link is None:
-        return None
+        return "invalid", None
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.pk != link.flow.account_id:
+        record_event("email_change.confirmed", "denied", target=link.flow.account, request=request, detail={"reason": "not_signed_in_as_requester"})
+        return "sign_in", None
     with transaction.atomic():
         if not links.spend(link):
-            return None
+            return "invalid", None
         flow, account = link.flow, link.flow.account
         kernel.move(flow, Flow.State.DONE)
         set_verified_contact(account.person_id, email=flow.target)
         record_event("email_change.confirmed", "success", actor=account, target=account, request=request)
-    return account
+    return "ok", account
 
 
 def start_phone_change(request, account: Account, new_mobile: str) -> bool:

@@ -133,8 +133,12 @@ class RecoveryCodeForm(forms.Form):
 class EmailChangeForm(forms.Form):
     new_email = forms.EmailField(label=_("New e-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password = password_field(_("Your password, to confirm it is you"), "current-password")
+    second_factor = forms.CharField(label=_("Code from your authenticator app, or a recovery code"), max_length=32, required=False,
+                                    widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"}))
 
 
 class PhoneChangeForm(forms.Form):
     new_mobile = forms.CharField(label=_("New mobile number"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}))
     password = password_field(_("Your password, to confirm it is you"), "current-password")
+    second_factor = forms.CharField(label=_("Code from your authenticator app, or a recovery code"), max_length=32, required=False,
+                                    widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"}))

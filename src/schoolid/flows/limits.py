@@ -1,18 +1,14 @@
 """Anti-automation on sending codes and links (ASVS v5 2.4.1; FP-CS): per identifier, per address and
-per destination, counted in the cache over a window."""
+per destination, counted over a window in counters every worker shares (core/counters.py)."""
 from django.conf import settings
-from django.core.cache import cache
 
 from schoolid.audit.services import client_ip
+from schoolid.core import counters
 
 
 def count(key: str, window: int) -> int:
     """Add one to a counter that lives for `window` seconds; returns the new value."""
-    try:
-        return cache.incr(key)
-    except ValueError:
-        cache.add(key, 0, timeout=window)
-        return cache.incr(key)
+    return counters.hit(key, window)
 
 
 def sending_allowed(request, channel: str, identifier: str, destination: str | None) -> bool:

@@ -55,19 +55,20 @@ def _dummy_verify(password: str) -> None:
 
 
 def _phantom(request, key: str, password: str, reason: str, account: Account | None) -> Outcome:
-    """An identifier with no usable account: cost, throttling and answer as for a wrong password."""
-    failures, until = throttle.phantom_state(key)
-    if failures >= settings.LOGIN_LOCK_LIMIT:
-        return Outcome("locked")
-    if throttle.seconds_left(until):
-        return Outcome("throttled", retry_after=throttle.seconds_left(until))
+    """An identifier with no usable account: cost, throttling and answer as for a wrong password,
+    counted like an account's failures (reserved before the check, shared by every worker)."""
+    reserved, failures, wait = throttle.phantom_reserve(key)
+    if not reserved:
+        failures, until = throttle.phantom_state(key)
+        if failures >= settings.LOGIN_LOCK_LIMIT:
+            return Outcome("locked")
+        return Outcome("throttled", retry_after=max(1, throttle.seconds_left(until)))
     _dummy_verify(password)
-    failures, until = throttle.phantom_failure(key)
     throttle.ip_failure(client_ip(request))
     record_event("signin.password", "failure", target=account, request=request, detail={"reason": reason, "factor": "password"})
     if failures >= settings.LOGIN_LOCK_LIMIT:
         return Outcome("locked")
-    return Outcome("throttled" if until else "invalid", retry_after=throttle.seconds_left(until))
+    return Outcome("throttled" if wait else "invalid", retry_after=wait)
 
 
 # --- the first factor ----------------------------------------------------------------------------

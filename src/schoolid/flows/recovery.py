@@ -2,10 +2,16 @@
 (e-mail, mobile, national ID or login) → proof through a verified contact: an e-mail link or an SMS
 code → a new password typed twice under the policy. The success page does not sign in; every contact
 point gets a notice with a way to say "this wasn't me". A locked account is unlocked by recovery.
-The answers are the same whether or not an account matches (security requirements §3)."""
+The answers are the same whether or not an account matches (security requirements §3).
+
+Whoever proves the contact owns the rest of the flow: the proof (opening the link, typing the code)
+hands the prover a fresh binding secret, only its hash kept on the flow, and the question, the login
+and the new password need that secret. The starter's session or flow id gains nothing from a proof
+made elsewhere (issue 11 item 1)."""
 from __future__ import annotations
 
 import datetime
+import hmac
 
 from django.conf import settings
 from django.db import transaction
@@ -17,7 +23,7 @@ from schoolid.accounts.models import Account
 from schoolid.accounts.selectors import identifier_key, login_identifier_for
 from schoolid.accounts.services import attempt_failed, reserve_attempt, set_password, throttled_answer, unlock
 from schoolid.accounts.user_codes import normalize_user_code
-from schoolid.audit.services import record_event
+from schoolid.audit.services import client_ip, record_event
 from schoolid.core.digits import clean_text
 from schoolid.core.profiles import current_profile
 from schoolid.credentials.generators import new_link_token, token_digest
@@ -31,6 +37,7 @@ from schoolid.notify.services import enqueue, notify_person
 PURPOSE = "recovery"
 NEEDS = ("login", "password", "both")
 FLOW_SESSION_KEY = "recovery_flow"
+BINDING_SESSION_KEY = "recovery_binding"
 
 
 def enabled() -> bool:
@@ -123,11 +130,14 @@ def prove_by_code(request, flow: Flow, typed: str) -> tuple[str, int]:
     if limits.count(f"recovery:tries:{flow.pk}", CODE_SECONDS) > settings.RECOVERY_CODE_TRIES:
         return "throttled", CODE_SECONDS
     if account is None:
-        failures, until = throttle.phantom_state(flow.identifier_key)
-        if throttle.seconds_left(until):
-            return "throttled", throttle.seconds_left(until)
-        failures, until = throttle.phantom_failure(flow.identifier_key)
-        return ("throttled" if until else "invalid"), throttle.seconds_left(until)
+        reserved, failures, wait = throttle.phantom_reserve(flow.identifier_key)
+        if not reserved:
+            failures, until = throttle.phantom_state(flow.identifier_key)
+            return ("locked", 0) if failures >= settings.LOGIN_LOCK_LIMIT else ("throttled", max(1, throttle.seconds_left(until)))
+        throttle.ip_failure(client_ip(request))
+        if failures >= settings.LOGIN_LOCK_LIMIT:
+            return "locked", 0
+        return ("throttled" if wait else "invalid"), wait
     reserved, failures, wait = reserve_attempt(account)
     if not reserved and account.status != Account.Status.LOCKED:
         return throttled_answer(account, request=request, factor="recovery_code")
@@ -140,16 +150,36 @@ def prove_by_code(request, flow: Flow, typed: str) -> tuple[str, int]:
     return "ok", 0
 
 
-def _proven(request, flow: Flow, channel: str) -> None:
-    """The contact is proven. Under the legacy option, a security question follows (never replaces it)."""
+def _proven(request, flow: Flow, channel: str) -> str:
+    """The contact is proven. Under the legacy option, a security question follows (never replaces it).
+    The prover gets a fresh binding secret (in this session, and returned for API clients)."""
     from schoolid.accounts import security_questions
 
     state = Flow.State.PROVEN
     if security_questions.enabled() and security_questions.SecurityAnswer.objects.filter(account=flow.account).exists():
         state = Flow.State.NEEDS_ANSWER
-    Flow.objects.filter(pk=flow.pk).update(state=state)
-    flow.state = state
+    binding = new_link_token()
+    data = {**flow.data, "binding": token_digest(binding)}
+    Flow.objects.filter(pk=flow.pk).update(state=state, data=data)
+    flow.state, flow.data = state, data
+    request.session[FLOW_SESSION_KEY] = str(flow.pk)
+    request.session[BINDING_SESSION_KEY] = binding
     record_event("recovery.proven", "success", target=flow.account, request=request, detail={"channel": channel})
+    return binding
+
+
+def holds_proof(flow: Flow, binding: str | None) -> bool:
+    """Whether `binding` is the secret handed to whoever proved this flow's contact."""
+    expected = (flow.data or {}).get("binding")
+    return bool(expected and binding) and hmac.compare_digest(expected, token_digest(binding))
+
+
+def proven_flow(request) -> Flow | None:
+    """This browser's flow, only if this browser proved it (link opened or code typed here)."""
+    flow = current_flow(request)
+    if flow is None or not holds_proof(flow, request.session.get(BINDING_SESSION_KEY)):
+        return None
+    return flow
 
 
 def answer_question(request, flow: Flow, raw: str) -> tuple[str, int]:
@@ -172,14 +202,13 @@ def answer_question(request, flow: Flow, raw: str) -> tuple[str, int]:
 
 
 def prove_by_link(request, raw_token: str) -> Flow | None:
-    """Spend an e-mailed link: the flow becomes this browser's, proven."""
+    """Spend an e-mailed link: the flow becomes this browser's (or API client's), proven, and only its."""
     link = LinkToken.objects.select_related("flow__account__person").filter(
         digest=token_digest(raw_token), purpose=PURPOSE, used_at__isnull=True, expires_at__gt=timezone.now(), flow__account__isnull=False
     ).first()
     if link is None or LinkToken.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
         return None
     flow = link.flow
-    request.session[FLOW_SESSION_KEY] = str(flow.pk)
     _proven(request, flow, "email")
     return flow
 

@@ -34,7 +34,6 @@ import re
 import secrets
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +43,7 @@ from schoolid.accounts.models import Account, Role
 from schoolid.accounts.selectors import identifier_key, login_identifier_for
 from schoolid.accounts.services import create_account, set_password
 from schoolid.audit.services import client_ip, record_event
+from schoolid.core import counters
 from schoolid.core.digits import ascii_digits, clean_text
 from schoolid.core.profiles import Profile, current_profile
 from schoolid.credentials.generators import new_link_token, token_digest
@@ -225,7 +225,7 @@ def verify_codes(request, flow: Flow, *, email_code: str, mobile_code: str) -> t
     if throttle.seconds_left(until):
         return "throttled", throttle.seconds_left(until)
     tries_key = f"registration:tries:{flow.pk}"
-    if (cache.get(tries_key) or 0) >= settings.RECOVERY_CODE_TRIES:
+    if counters.peek(tries_key) >= settings.RECOVERY_CODE_TRIES:
         record_event("registration.code", "denied", request=request, detail={"flow": str(flow.pk), "reason": "too_many_tries"})
         return "throttled", CODE_SECONDS
     data = dict(flow.data)

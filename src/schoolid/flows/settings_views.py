@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,6 +15,7 @@ from schoolid.accounts.passwords import check_password_policy, context_words_for
 from schoolid.accounts.services import change_password as change_password_service
 from schoolid.directory.services import RegisterError, normalize_email, normalize_mobile
 from schoolid.audit.services import record_event
+from schoolid.core.digits import ascii_digits
 from schoolid.flows import contact_change
 from schoolid.flows.forms import ChangePasswordForm, EmailChangeForm, PhoneChangeForm, SmsCodeForm
 
@@ -33,8 +35,38 @@ def account(request):
         "identifier": identifier,
         # The banner after sign-in: children waiting for this parent's answer (seed 004).
         "pending_links": pending_links(account) if account.person_id else 0,
+        "sessions": _session_rows(request),
     }
     return render(request, "accounts/account.html", context)
+
+
+def _session_rows(request) -> list[dict]:
+    from schoolid.accounts import sessions
+
+    current = request.session.get(sessions.INDEX_KEY)
+    return [{"id": row.pk, "device": sessions.device_label(row.user_agent), "user_agent": row.user_agent, "ip": row.ip or "",
+             "last_seen": row.last_seen_at, "created": row.created_at, "current": row.pk == current}
+            for row in sessions.open_sessions(request.user)[:50]]
+
+
+@never_cache
+@login_required
+@require_POST
+def end_sessions(request):
+    """End one of my signed-in sessions, or all but this one (ASVS v5 7.5.2)."""
+    from schoolid.accounts import sessions
+
+    if request.POST.get("scope") == "others":
+        sessions.end_all_others(request)
+        messages.success(request, _("You were signed out everywhere else."))
+    else:
+        try:
+            row_id = int(ascii_digits(request.POST.get("session", ""))[:18] or "0")
+        except ValueError:
+            row_id = 0
+        if sessions.end_one(request, row_id):
+            messages.success(request, _("That session was signed out."))
+    return redirect("account")
 
 
 def home(request):
@@ -80,6 +112,8 @@ def check_new_password(request):
 def _reauth_error(outcome: str) -> str:
     if outcome == "wrong":
         return _("This is not your current password.")
+    if outcome == "wrong_code":
+        return _("Your account has a second step: type the current code from your authenticator app, or one of your recovery codes.")
     return _("Too many wrong passwords. Wait a while, or recover your access.")
 
 
@@ -99,22 +133,28 @@ def change_email(request):
             messages.success(request, _("We sent the confirmation again. Only the newest link works."))
             return redirect("change-email")
     elif request.method == "POST" and form.is_valid():
-        outcome = contact_change.reauthenticate(request, account, form.cleaned_data["password"])
+        outcome = contact_change.reauthenticate_for_contact(request, account, form.cleaned_data["password"], form.cleaned_data["second_factor"])
         if outcome != "ok":
-            error, status = _reauth_error(outcome), {"wrong": 200, "throttled": 429, "locked": 403}[outcome]
+            error, status = _reauth_error(outcome), {"wrong": 200, "wrong_code": 200, "throttled": 429, "locked": 403}[outcome]
         elif not contact_change.send_email_confirmation(request, account, normalize_email(form.cleaned_data["new_email"])):
             error, status = _("Too many e-mails were asked for. Wait an hour, then try again."), 429
         else:
             messages.success(request, _("Open the link we sent to the new address to confirm it. Until then your e-mail stays as it is."))
             return redirect("change-email")
-    context = {"form": form, "error": error, "pending": contact_change.pending_email(account), "person": account.person}
+    context = {"form": form, "error": error, "pending": contact_change.pending_email(account), "person": account.person,
+               "second_factor": contact_change.has_second_factor(account)}
     return render(request, "accounts/change_email.html", context, status=status)
 
 
 @never_cache
 def confirm_email(request, token: str):
-    account = contact_change.confirm_email(request, token)
-    if account is None:
+    result, account = contact_change.confirm_email(request, token)
+    if result == "sign_in" and not request.user.is_authenticated:
+        # Signed in to the account that asked, the same link confirms.
+        response = redirect(reverse("signin") + "?" + urlencode({"next": request.path}))
+    elif result == "sign_in":
+        response = render(request, "flows/link_other_account.html", status=403)
+    elif account is None:
         response = render(request, "flows/link_invalid.html", {"again_url": reverse("change-email")}, status=410)
     else:
         response = render(request, "accounts/email_confirmed.html", {"email": account.person.email if account.person else ""})
@@ -136,14 +176,15 @@ def change_phone(request):
             form.add_error("new_mobile", exc.message)
             mobile = None
         if mobile:
-            outcome = contact_change.reauthenticate(request, account, form.cleaned_data["password"])
+            outcome = contact_change.reauthenticate_for_contact(request, account, form.cleaned_data["password"], form.cleaned_data["second_factor"])
             if outcome != "ok":
-                error, status = _reauth_error(outcome), {"wrong": 200, "throttled": 429, "locked": 403}[outcome]
+                error, status = _reauth_error(outcome), {"wrong": 200, "wrong_code": 200, "throttled": 429, "locked": 403}[outcome]
             elif not contact_change.start_phone_change(request, account, mobile):
                 error, status = _("Too many codes were asked for. Wait an hour, then try again."), 429
             else:
                 return redirect("change-phone-code")
-    return render(request, "accounts/change_phone.html", {"form": form, "error": error, "person": account.person}, status=status)
+    return render(request, "accounts/change_phone.html", {"form": form, "error": error, "person": account.person,
+                                                          "second_factor": contact_change.has_second_factor(account)}, status=status)
 
 
 @never_cache

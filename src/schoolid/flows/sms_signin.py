@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +19,7 @@ from schoolid.accounts import throttle
 from schoolid.accounts.models import Account
 from schoolid.accounts.selectors import identifier_key
 from schoolid.accounts.services import attempt_failed, reserve_attempt, throttled_answer
-from schoolid.audit.services import record_event
+from schoolid.audit.services import client_ip, record_event
 from schoolid.core.profiles import current_profile
 from schoolid.directory.national_ids import SCHEMES, InvalidNationalId
 from schoolid.flows import kernel, limits
@@ -93,12 +94,15 @@ def verify(request, flow: Flow, typed: str, complete=None):
     account = flow.account
     if account is None:
         # No code was sent: any code is wrong, throttled like a real account.
-        failures, until = throttle.phantom_state(flow.identifier_key)
-        if throttle.seconds_left(until):
-            return Outcome("throttled", retry_after=throttle.seconds_left(until))
-        failures, until = throttle.phantom_failure(flow.identifier_key)
+        reserved, failures, wait = throttle.phantom_reserve(flow.identifier_key)
+        if not reserved:
+            failures, until = throttle.phantom_state(flow.identifier_key)
+            return Outcome("locked") if failures >= settings.LOGIN_LOCK_LIMIT else Outcome("throttled", retry_after=max(1, throttle.seconds_left(until)))
+        throttle.ip_failure(client_ip(request))
         record_event("signin.sms_code", "failure", request=request, detail={"reason": "no_code_sent"})
-        return Outcome("throttled" if until else "invalid", retry_after=throttle.seconds_left(until))
+        if failures >= settings.LOGIN_LOCK_LIMIT:
+            return Outcome("locked")
+        return Outcome("throttled" if wait else "invalid", retry_after=wait)
     reserved, failures, wait = reserve_attempt(account)
     if not reserved:
         kind, retry_after = throttled_answer(account, request=request, factor="sms_code")

@@ -31,6 +31,9 @@ def issue_token(request, account: Account, amr: list[str]):
     store.update({SESSION_KEY: str(account.pk), BACKEND_SESSION_KEY: BACKEND, HASH_SESSION_KEY: account.get_session_auth_hash(),
                   "auth_at": now, "seen_at": now, "amr": amr, "api": True})
     store.create()
+    from schoolid.accounts import sessions
+
+    sessions.index(account, store.session_key, request)
     attempt_succeeded(account, last_login=True)
     record_event("signin", "success", actor=account, target=account, request=request, detail={"factor": "+".join(amr), "client": "api"})
     outcome = Outcome("ok", account=account)
@@ -56,6 +59,9 @@ class SessionToken(HttpBearer):
         if now - data.get("seen_at", 0) >= 60:
             store["seen_at"] = now
             store.save()
+            from schoolid.accounts import sessions
+
+            sessions.touch_key(token, request)
         request.user = account
         request.token_session = store
         return account
@@ -64,5 +70,8 @@ class SessionToken(HttpBearer):
 def end_token(request) -> None:
     store = getattr(request, "token_session", None)
     if store is not None:
+        from schoolid.accounts import sessions
+
+        sessions.mark_ended(session_key=store.session_key)
         store.delete()
         record_event("signout", "success", actor=request.user, target=request.user, request=request, detail={"client": "api"})

@@ -34,6 +34,7 @@ urlpatterns = [
     path("activate/<str:token>/", flow_views.activation_link, name="activation-link"),
     path("account/", settings_views.account, name="account"),
     path("account/password/", settings_views.change_password, name="change-password"),
+    path("account/sessions/end/", settings_views.end_sessions, name="end-sessions"),
     path("account/password/check/", settings_views.check_new_password, name="check-new-password"),
     path("account/email/", settings_views.change_email, name="change-email"),
     path("account/email/confirm/<str:token>/", settings_views.confirm_email, name="confirm-email"),

@@ -341,7 +341,8 @@ def recovery_question(request):
 
     if not security_questions.enabled():
         raise Http404
-    flow_object = recovery.current_flow(request)
+    # Only the browser that proved the contact goes on (issue 11 item 1).
+    flow_object = recovery.proven_flow(request)
     if flow_object is None or flow_object.state != flow_object.State.NEEDS_ANSWER:
         return redirect("recovery")
     answer = security_questions.SecurityAnswer.objects.filter(account=flow_object.account).first()
@@ -359,7 +360,8 @@ def recovery_question(request):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def recovery_finish(request):
-    flow_object = recovery.current_flow(request)
+    # Only the browser that proved the contact sees the login or sets the password (issue 11 item 1).
+    flow_object = recovery.proven_flow(request)
     if flow_object is None or flow_object.state != flow_object.State.PROVEN:
         return redirect("recovery")
     kind, login = recovery.login_of(flow_object)

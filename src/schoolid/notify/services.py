@@ -89,3 +89,37 @@ def notify_person(person, *, purpose: str, subject, text, dedupe_key: str, langu
     if person.mobile and person.mobile_verified:
         messages.append(enqueue(channel="sms", to=person.mobile, subject="", body=body, purpose=purpose, dedupe_key=f"{dedupe_key}:sms"))
     return messages
+
+
+# --- Retention and erasure (the privacy app decides when). ---
+
+_FINISHED = (OutboxMessage.Status.SENT, OutboxMessage.Status.DEAD)
+
+
+def finished_with_body_before(cutoff, limit: int | None = None) -> list:
+    """Delivered or failed messages older than `cutoff` whose text is still stored."""
+    return list(OutboxMessage.objects.filter(status__in=_FINISHED, created_at__lt=cutoff).exclude(body="")
+                .order_by("created_at").values_list("pk", flat=True)[:limit])
+
+
+def empty_bodies(ids) -> int:
+    """Forget the text (with whatever code or link it carried) of finished messages; who, when and
+    why stay until the message itself is purged."""
+    return OutboxMessage.objects.filter(pk__in=list(ids), status__in=_FINISHED).update(body="", subject="")
+
+
+def finished_before(cutoff, limit: int | None = None) -> list:
+    return list(OutboxMessage.objects.filter(status__in=_FINISHED, created_at__lt=cutoff).order_by("created_at").values_list("pk", flat=True)[:limit])
+
+
+def purge_older_than(ids) -> int:
+    """Delete finished messages (retention); queued ones are never purged."""
+    return OutboxMessage.objects.filter(pk__in=list(ids), status__in=_FINISHED).delete()[0]
+
+
+def forget_recipients(addresses) -> int:
+    """An erased person's messages, whatever their state: nothing more goes to them."""
+    addresses = [a for a in addresses if a]
+    if not addresses:
+        return 0
+    return OutboxMessage.objects.filter(to__in=addresses).delete()[0]

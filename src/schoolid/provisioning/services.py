@@ -151,6 +151,10 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
             step("presence")
             merge.apply_presence()
             merge.apply_grace()
+            # Roles the register ended may let waiting roles of moving pupils take effect (issue 11, item 2).
+            from schoolid.accounts.services import settle_pending_roles
+
+            settle_pending_roles()
             step("finish")
             stage.drop_all()
             problems.sort(key=lambda p: (p.file, p.line))
@@ -209,11 +213,11 @@ def run_sync(*, actor=None, request=None, dry_run: bool = False, progress=None) 
 
 
 def may_sync(account) -> bool:
-    """Ministry admins and school admins (principal, secretary) may start a sync and read its report
-    (Poland's manual trigger). The report holds files, lines, fields, reasons and source ids, no
-    personal data."""
-    return bool(account.is_authenticated and account.assignments.current().filter(
-        role__in=["ministry_admin", "principal", "secretary"]).exists())
+    """A sync and its report are for actors who cover the whole source (issue 11, item 4). The
+    configured source is the country's register, so that is a ministry admin at the root of the org
+    tree; a school's staff start nothing and read no report (the rows name other schools' people)."""
+    return bool(account.is_authenticated and account.is_active and account.assignments.current().filter(
+        role="ministry_admin", org_unit__parent__isnull=True).exists())
 
 
 def request_sync(actor, *, request=None) -> None:
@@ -231,3 +235,36 @@ def request_sync(actor, *, request=None) -> None:
         raise SyncAlreadyRunning(_("A sync is already running; its report appears here when it ends."))
     record_event("provisioning.sync_requested", "success", actor=actor, request=request)
     sync_register.delay(actor_id=actor.pk)
+
+
+# --- Retention and erasure (the privacy app decides when). ---
+
+def runs_before(cutoff, limit: int | None = None) -> list[int]:
+    """Import runs (with their refused rows and report files) older than `cutoff`. The newest finished
+    run always stays: the next sync compares its files with it."""
+    from schoolid.provisioning.models import ImportRun
+
+    newest = ImportRun.objects.filter(status=ImportRun.Status.SUCCEEDED, dry_run=False).order_by("-id").values_list("pk", flat=True).first()
+    return list(ImportRun.objects.filter(started_at__lt=cutoff).exclude(status=ImportRun.Status.RUNNING).exclude(pk=newest)
+                .order_by("id").values_list("pk", flat=True)[:limit])
+
+
+@transaction.atomic
+def purge_runs(ids) -> int:
+    """Delete import runs, their refused rows and their report files (retention)."""
+    from schoolid.provisioning.models import ImportProblem, ImportRun
+
+    ids = list(ids)
+    ImportProblem.objects.filter(run_id__in=ids).delete()
+    deleted = ImportRun.objects.filter(pk__in=ids).exclude(status=ImportRun.Status.RUNNING).delete()[0]
+    for pk in ids:
+        for suffix in (".csv", ".json"):
+            Path(settings.SCHOOLID_REPORT_DIR, f"import-{pk}{suffix}").unlink(missing_ok=True)
+    return deleted
+
+
+def forget_person(person) -> None:
+    """An erased person: what the register last sent about them (contacts, agents) is dropped."""
+    from schoolid.provisioning.models import RegisterRecord
+
+    RegisterRecord.objects.filter(person=person).delete()

@@ -52,6 +52,22 @@ class PasswordPolicy:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long personal data is kept (docs/privacy.md gives the reasoning for each default)."""
+
+    # A person who left the register (roles ended, account disabled) is erased this long after leaving.
+    left_people_days: int = 365
+    audit_event_days: int = 730
+    # Bodies of delivered or failed messages (they may hold codes and links) are emptied after this;
+    # no code or link lives longer than 24 hours.
+    outbox_body_hours: int = 24
+    outbox_message_days: int = 90
+    import_report_days: int = 180
+    # Finished or expired journeys (flows with their codes and links) and expired database sessions.
+    ended_session_days: int = 30
+
+
+@dataclass(frozen=True)
 class Profile:
     code: str
     country: str
@@ -73,6 +89,7 @@ class Profile:
     password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)
     # Security questions (seed 000, 003). Non-conformant with ASVS 6.4.2 / NIST §3.1.1.2(8).
     legacy_security_questions: bool = False
+    retention: Retention = field(default_factory=Retention)
 
     def allows_identifier(self, kind: str) -> bool:
         return kind in self.login_identifiers
@@ -110,7 +127,19 @@ def parse_profile(data: dict) -> Profile:
         issued_secret_days=int(data.get("issued_secret_days", 14)),
         password_policy=policy,
         legacy_security_questions=bool(data.get("legacy_security_questions", False)),
+        retention=_retention(data),
     )
+
+
+def _retention(data: dict) -> Retention:
+    values = data.get("retention", {})
+    unknown = set(values) - set(Retention.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"profile {data.get('code')}: unknown retention settings {sorted(unknown)}")
+    retention = Retention(**{k: int(v) for k, v in values.items()})
+    if min(vars(retention).values()) < 0:
+        raise ValueError(f"profile {data.get('code')}: a retention period is negative")
+    return retention
 
 
 @functools.cache

@@ -287,3 +287,48 @@ def users_json(token: ScimToken, accounts: list[Account], base_url: str) -> list
 def groups_json(units: list[OrgUnit], base_url: str) -> list[dict]:
     members = members_of(units)
     return [group_json(u, members[u.pk], base_url) for u in units]
+
+
+# --- Users waiting for a role (issue 11, item 2) ----------------------------------------------------
+def pending_roles(token: ScimToken, account: Account | None = None) -> QuerySet:
+    """Roles this scoped client asked for a person known elsewhere; they grant nothing yet. The client
+    reads them back as its User (from what it sent, never from the register), so its answers are the
+    same whether or not the national ID was known outside its unit."""
+    from schoolid.accounts.models import PendingRole
+
+    if not token.org_unit_id:
+        return PendingRole.objects.none()
+    qs = PendingRole.objects.filter(scope_unit_id=token.org_unit_id, status=PendingRole.Status.PENDING)
+    if account is not None:
+        qs = qs.filter(account=account)
+    return qs.select_related("account", "org_unit").order_by("pk")
+
+
+def pending_by_id(token: ScimToken, user_id: str) -> list:
+    code = normalize_user_code(user_id or "")
+    return list(pending_roles(token).filter(account__user_code=code)) if code else []
+
+
+def pending_json(pendings: list, base_url: str) -> dict:
+    """The User as the client sent it: the same shape as user_json."""
+    first = pendings[0]
+    account, sent = first.account, first.claimed
+    data = {
+        "schemas": [S.USER, S.SCHOOL_USER],
+        "id": account.user_code,
+        "userName": account.user_code,
+        "name": {"givenName": sent.get("given_name", ""), "familyName": sent.get("family_name", "")},
+        "displayName": f"{sent.get('given_name', '')} {sent.get('family_name', '')}".strip(),
+        "active": bool(sent.get("active", True)),
+    }
+    if sent.get("external_id"):
+        data["externalId"] = sent["external_id"]
+    if sent.get("email"):
+        data["emails"] = [{"value": sent["email"]}]
+    if sent.get("mobile"):
+        data["phoneNumbers"] = [{"value": sent["mobile"]}]
+    data[S.SCHOOL_USER] = {"nationalId": sent.get("national_id", ""),
+                           "roles": [{"value": p.role, "org": p.org_unit.code} for p in pendings]}
+    data["meta"] = {"resourceType": "User", "created": _iso(first.created_at), "lastModified": _iso(first.created_at),
+                    "location": f"{base_url}/Users/{account.user_code}"}
+    return data

@@ -18,7 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from schoolid.accounts.models import Account, RoleAssignment
-from schoolid.accounts.services import assign_role, create_account, disable_accounts, enable_accounts, end_role
+from schoolid.accounts.models import PendingRole
+from schoolid.accounts.scope import extends_power
+from schoolid.accounts.services import (attach_role, create_account, disable_accounts, enable_accounts, end_role,
+                                       withdraw_pending_role)
 from schoolid.accounts.user_codes import normalize_user_code
 from schoolid.audit.services import record_event
 from schoolid.core.digits import clean_text
@@ -282,7 +285,7 @@ def _set_roles(token: ScimToken, account: Account, wanted: list[tuple[str, OrgUn
     have = {(a.role, a.org_unit_id) for a in current}
     for role, unit in wanted:
         if (role, unit.pk) not in have:
-            assign_role(account, role, unit, source=RoleAssignment.Source.REGISTER)
+            attach_role(account, role, unit, scope_unit=token.org_unit, source=RoleAssignment.Source.REGISTER, requested_by=_actor(token))
             changed = True
     account._role_cache = None
     return changed
@@ -306,8 +309,33 @@ def _copy_person(person: Person, built: Person, fields: list[str]) -> None:
     person.save()
 
 
+@dataclass
+class PendingUser:
+    """A User whose roles wait (the person is someone else's too): answered from what the client sent."""
+    account: Account
+    roles: list[PendingRole]
+
+
+def _claimed(built: Person, data: UserData) -> dict:
+    return {"given_name": built.given_name, "family_name": built.family_name, "email": built.email, "mobile": built.mobile,
+            "external_id": built.sourced_id or "", "national_id": built.national_id, "active": data.active}
+
+
+def _wait(token: ScimToken, account: Account, wanted: list[tuple[str, OrgUnit]], built: Person, data: UserData, request) -> PendingUser:
+    """The roles wait for the old unit or a confirmer; nothing of the person changes (ASVS v5 8.2.2, 8.4.1)."""
+    claimed = _claimed(built, data)
+    for pending in selectors.pending_roles(token, account):
+        if (pending.role, pending.org_unit_id) not in {(r, u.pk) for r, u in wanted}:
+            withdraw_pending_role(pending, actor=_actor(token))
+    for role, unit in wanted:
+        attach_role(account, role, unit, scope_unit=token.org_unit, source=RoleAssignment.Source.REGISTER, requested_by=_actor(token), claimed=claimed)
+    record_event("scim.user.pending", "success", actor=_actor(token), target=account, org_unit=token.org_unit, request=request,
+                 detail={"roles": [f"{r}@{u.code}" for r, u in wanted]})
+    return PendingUser(account, list(selectors.pending_roles(token, account)))
+
+
 @transaction.atomic
-def create_user(token: ScimToken, body: dict, *, request=None) -> Account:
+def create_user(token: ScimToken, body: dict, *, request=None) -> Account | PendingUser:
     _refuse_password(body)
     doc = USER_SHAPE.canonical(body)
     data = _user_data(doc)
@@ -323,24 +351,56 @@ def create_user(token: ScimToken, body: dict, *, request=None) -> Account:
         # The person is already in the national register (another school, or a user this client
         # deleted): the same person keeps the same account and user code.
         account = Account.objects.select_for_update().filter(person=existing).first()
-        if account is not None and selectors.visible_users(token).filter(pk=account.pk).exists():
+        if account is not None and (selectors.visible_users(token).filter(pk=account.pk).exists()
+                                    or selectors.pending_roles(token, account).exists()):
             raise conflict("nationalId: this person is already a User of this client")
+        if account is None:
+            account = create_account(existing)
+        if token.org_unit_id and extends_power(account, selectors.scope_path(token)):
+            # Someone else's pupil (or parent, or teacher): the answer is the one an unknown ID gets,
+            # built from what the client sent, and the roles wait (README, "A person in two units").
+            return _wait(token, account, wanted, built, data, request)
         built = _validated_person(data, birth_date=existing.birth_date)
         fields = _changed_fields(existing, built)
         if fields:
-            if account is not None and _shared(token, account):
+            if _shared(token, account):
                 raise _deny(token, request, "shared_person",
                             "This person is registered elsewhere too; their register data can change only through a client whose scope covers all of their roles", account)
             _check_unique(built, exclude_pk=existing.pk)
             _copy_person(existing, built, fields)
-        if account is None:
-            account = create_account(existing)
         fields = ["attached", *fields]
     _set_roles(token, account, wanted)
     _set_active(account, data.active)
     record_event("scim.user.created", "success", actor=_actor(token), target=account, org_unit=token.org_unit, request=request,
                  detail={"fields": fields, "roles": [f"{r}@{u.code}" for r, u in wanted]})
     return account
+
+
+@transaction.atomic
+def replace_pending(token: ScimToken, pending_user: PendingUser, body: dict, *, request=None, canonical: bool = False) -> PendingUser:
+    """PUT or PATCH on a waiting User changes what the client asked for, nothing of the person."""
+    if not canonical:
+        _refuse_password(body)
+    data = _user_data(body if canonical else USER_SHAPE.canonical(body))
+    wanted = _resolve_roles(token, data.roles, request)
+    built = _validated_person(data)
+    if built.national_id != pending_user.roles[0].claimed.get("national_id"):
+        raise ScimError(400, "nationalId is immutable for this User", "mutability")
+    return _wait(token, pending_user.account, wanted, built, data, request)
+
+
+def patch_pending(token: ScimToken, pending_user: PendingUser, body: dict, *, base_url: str, request=None) -> PendingUser:
+    current = USER_SHAPE.canonical(selectors.pending_json(pending_user.roles, base_url))
+    doc, _touched = USER_SHAPE.apply_patch(current, body)
+    return replace_pending(token, pending_user, doc, request=request, canonical=True)
+
+
+@transaction.atomic
+def delete_pending(token: ScimToken, pending_user: PendingUser, *, request=None) -> None:
+    for pending in pending_user.roles:
+        withdraw_pending_role(pending, actor=_actor(token))
+    record_event("scim.user.deleted", "success", actor=_actor(token), target=pending_user.account, org_unit=token.org_unit, request=request,
+                 detail={"ended_roles": [], "withdrawn": len(pending_user.roles)})
 
 
 @transaction.atomic
@@ -464,7 +524,8 @@ def _set_members(token: ScimToken, unit: OrgUnit, accounts: list[Account]) -> bo
     have = set(current.values_list("account_id", flat=True))
     for account in accounts:
         if account.pk not in have:
-            assign_role(account, _member_role(token, account), unit, source=RoleAssignment.Source.REGISTER)
+            attach_role(account, _member_role(token, account), unit, scope_unit=token.org_unit, source=RoleAssignment.Source.REGISTER,
+                        requested_by=_actor(token))
             changed = True
     return changed
 

@@ -266,6 +266,8 @@ def schema(request, token, sid):
 
 # --- Users --------------------------------------------------------------------------------------------
 def _user_doc(request, token, account) -> dict:
+    if isinstance(account, services.PendingUser):
+        return selectors.pending_json(account.roles, _base_url(request))
     return selectors.users_json(token, [account], _base_url(request))[0]
 
 
@@ -283,11 +285,32 @@ def users_search(request, token):
     return _list(request, token, _body(request), "User")
 
 
+def _pending_user(request, token, rid):
+    """A User whose roles wait answers like any other (README, "A person in two units")."""
+    pendings = selectors.pending_by_id(token, rid)
+    if not pendings:
+        raise not_found("No such User")
+    found = services.PendingUser(pendings[0].account, pendings)
+    if request.method == "DELETE":
+        services.delete_pending(token, found, request=request)
+        return HttpResponse(status=204)
+    if request.method == "PUT":
+        found = services.replace_pending(token, found, _body(request), request=request)
+    elif request.method == "PATCH":
+        found = services.patch_pending(token, found, _body(request), base_url=_base_url(request), request=request)
+    if not found.roles:
+        account = selectors.user_by_id(token, found.account.user_code)
+        if account is None:
+            raise not_found("No such User")
+        return _one(request, _user_doc(request, token, account), services.USER_SHAPE)
+    return _one(request, _user_doc(request, token, found), services.USER_SHAPE)
+
+
 @scim_endpoint("GET", "PUT", "PATCH", "DELETE")
 def user(request, token, rid):
     account = selectors.user_by_id(token, rid)
     if account is None:
-        raise not_found("No such User")
+        return _pending_user(request, token, rid)
     if request.method == "DELETE":
         services.delete_user(token, account, request=request)
         return HttpResponse(status=204)

@@ -69,6 +69,10 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         respawn_failed_workers=True,
         workers_kill_timeout=5,
     )
+    # Embedded default: periodic jobs (retention) run in this process; production has Celery beat.
+    from schoolid.core import embedded_jobs
+
+    embedded_jobs.start()
     server.serve(target_loader=_load_application)
 
 

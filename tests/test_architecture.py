@@ -21,3 +21,14 @@ def test_scope_denied_has_one_writer():
     authorize_many and the pages that refuse a whole view call it."""
     writers = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "src" / "schoolid").rglob("*.py") if '"scope.denied"' in p.read_text(encoding="utf-8"))
     assert writers == ["src/schoolid/accounts/services.py"]
+
+
+def test_flow_rows_have_one_owner():
+    """The flow kernel (issue 18): only flows/kernel.py changes a flow's state, only flows/links.py writes
+    link tokens, only flows/codes.py writes one-time codes."""
+    src = ROOT / "src" / "schoolid"
+    owners = {"Flow.objects.create(": "flows/kernel.py", "update(state=": "flows/kernel.py",
+              "LinkToken.objects": "flows/links.py", "OneTimeCode.objects": "flows/codes.py"}
+    for needle, owner in owners.items():
+        writers = sorted(str(p.relative_to(src)) for p in src.rglob("*.py") if "migrations" not in p.parts and needle in p.read_text(encoding="utf-8"))
+        assert writers == [owner], needle

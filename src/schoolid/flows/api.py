@@ -7,12 +7,11 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from schoolid.accounts.passwords import check_password_policy, context_words_for
-from schoolid.flows import activation, contact_change, recovery, tokens
+from schoolid.flows import activation, contact_change, kernel, recovery, tokens
 from schoolid.flows import sms_signin as sms_flow
 from schoolid.flows.models import Flow
 
@@ -86,8 +85,8 @@ def _recovery_flow(flow_id: str) -> Flow:
         key = uuid.UUID(flow_id)
     except ValueError as exc:
         raise HttpError(404, "no such flow") from exc
-    flow = Flow.objects.select_related("account__person").filter(pk=key, kind=Flow.Kind.RECOVERY).exclude(state=Flow.State.DONE).first()
-    if flow is None or flow.expires_at <= timezone.now():
+    flow = kernel.find(Flow.Kind.RECOVERY, key)
+    if flow is None:
         raise HttpError(404, "no such flow, or it has expired")
     return flow
 
@@ -198,7 +197,7 @@ def _flow(flow_id: str, kind: str, **filters) -> Flow:
         key = uuid.UUID(flow_id)
     except ValueError as exc:
         raise HttpError(404, "no such flow") from exc
-    flow = Flow.objects.select_related("account__person").filter(pk=key, kind=kind, expires_at__gt=timezone.now(), **filters).exclude(state=Flow.State.DONE).first()
+    flow = kernel.find(kind, key, **filters)
     if flow is None:
         raise HttpError(404, "no such flow, or it has expired")
     return flow

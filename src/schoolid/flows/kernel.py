@@ -81,6 +81,15 @@ def move(flow: Flow, to: str, *, only_from: tuple[str, ...] | None = None, **fie
     return moved
 
 
+def keep(flow: Flow, **fields) -> None:
+    """Write what a step collected (`data`, ...) without moving the flow."""
+    if "state" in fields:
+        raise IllegalTransition("states change through move()")
+    Flow.objects.filter(pk=flow.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(flow, name, value)
+
+
 def supersede(kind: str, to: str = S.DONE, **filters) -> int:
     """Move every flow of `kind` matching `filters` that may go to `to` (a newer request replaces
     the pending ones; abandoned journeys are closed)."""

@@ -12,13 +12,13 @@ their ToUnicode maps; this module shapes each run with HarfBuzz itself (the engi
 text shaping uses), orders runs with fpdf2's Unicode bidi algorithm, falls back run by run to
 the first bundled font that has the glyphs, and writes the glyphs straight into the content
 stream. Repeated strings (labels, school, class, date) are shaped once per document, parsed
-fonts are kept per process, and each QR code is one filled path of merged rectangles.
+fonts are kept per process, and each QR code (zxing-cpp, credentials/qr.py) is one filled path of
+merged rectangles.
 """
 from __future__ import annotations
 
 import datetime
 import io
-import operator
 import re
 import threading
 import unicodedata
@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import segno
 import uharfbuzz as hb
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -38,6 +37,7 @@ from fpdf.enums import PDFResourceType, TextDirection
 from fpdf.fonts import SubsetMap, TTFFont
 
 from schoolid.core.digits import native_digits
+from schoolid.credentials.qr import qr_path
 
 
 @dataclass(frozen=True)
@@ -356,227 +356,6 @@ class _Text:
         return " ".join(out)
 
 
-# --- QR codes -------------------------------------------------------------------------------
-#
-# segno.make(url, error="m") costs ~5 ms per code (pure Python; ~4 ms of it scoring the eight
-# mask patterns) and still ~1.1 ms with a fixed mask: more than the whole budget for 1,000
-# slips. So for the usual case (an ASCII link, byte mode, no Micro QR) the matrix is built
-# here with the same steps as segno's encoder, done with whole-integer operations: segno's
-# tables give capacities and block structure, segno's own function patterns, format and
-# version information are copied from a real segno code of the same version and level,
-# and that first code of each (version, level) is compared module by module with
-# `segno.make(url, error="m", mask=0).matrix`; any difference (or any other input) falls
-# back to segno.make for good. The mask pattern is fixed to 0, a valid choice (it is written
-# in the format information) that every reader decodes; only the penalty-score search is
-# skipped.
-
-_BITS = bytes.maketrans(b"01", b"\x00\x01")
-_DARK_RUN = re.compile(rb"\x01+")
-_ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
-
-
-def _gf_tables() -> tuple[list[int], list[int]]:
-    exp, log = [0] * 512, [0] * 256
-    x = 1
-    for i in range(255):
-        exp[i] = x
-        log[x] = i
-        x <<= 1
-        if x & 0x100:
-            x ^= 0x11D
-    for i in range(255, 512):
-        exp[i] = exp[i - 255]
-    return exp, log
-
-
-_GF_EXP, _GF_LOG = _gf_tables()
-
-
-def _rs_table(n: int) -> list[int]:
-    """For each feedback byte f, f * g(x) (without the leading term) as an n-byte integer,
-    g being the Reed-Solomon generator polynomial of degree n (roots alpha^0 .. alpha^(n-1))."""
-    gen = [1]
-    for i in range(n):
-        nxt = [0] * (len(gen) + 1)
-        for k, c in enumerate(gen):
-            nxt[k] ^= c
-            if c:
-                nxt[k + 1] ^= _GF_EXP[_GF_LOG[c] + i]
-        gen = nxt
-    table = [0]
-    for f in range(1, 256):
-        lf = _GF_LOG[f]
-        table.append(int.from_bytes(bytes(_GF_EXP[lf + _GF_LOG[c]] if c else 0 for c in gen[1:]), "big"))
-    return table
-
-
-class _QRTemplate:
-    """What a QR code of one version and error level looks like whatever its data."""
-
-    def __init__(self, version: int, error: int, reference: Sequence[bytes]) -> None:
-        from segno import consts
-        from segno import encoder
-
-        size = len(reference)
-        self.version, self.size, self.stride = version, size, size + 1
-        stride = self.stride
-        free = encoder.make_matrix(size, size)  # 0x2 marks the encoding region
-        encoder.add_finder_patterns(free, size, size)
-        encoder.add_alignment_patterns(free, size, size)
-        order = []  # flat indices of the encoding region, in placement order (ISO 18004, 7.7.3)
-        for right in range(size - 1, 0, -2):
-            if right <= 6:
-                right -= 1
-            for vertical in range(size):
-                for z in (0, 1):
-                    j = right - z
-                    upwards = ((right & 2) == 0) ^ (j < 6)
-                    i = size - 1 - vertical if upwards else vertical
-                    if free[i][j] == 0x2:
-                        order.append(i * stride + j)
-        self.region_bits = len(order)
-        # One lookup turns "data bits + fixed modules" into the matrix (row stride size + 1; the
-        # extra column stays light so that dark runs never cross rows).
-        fixed = bytearray(size * stride)
-        mask = bytearray(size * stride)
-        for i in range(size):
-            for j in range(size):
-                if free[i][j] != 0x2:
-                    fixed[i * stride + j] = reference[i][j]
-        source = list(range(len(order), len(order) + size * stride))
-        for k, flat in enumerate(order):
-            source[flat] = k
-            i, j = divmod(flat, stride)
-            mask[flat] = (i + j) % 2 == 0  # mask pattern 0
-        self.fixed = bytes(fixed)
-        self.pick = operator.itemgetter(*source)
-        self.mask = int.from_bytes(mask, "big")
-        self.length = size * stride
-        self.blocks = [(ec.num_data, ec.num_total - ec.num_data)
-                       for ec in consts.ECC[version][error] for _ in range(ec.num_blocks)]
-        self.interleave_data = self._interleave([n for n, _ in self.blocks])
-        self.interleave_ec = self._interleave([n for _, n in self.blocks])
-        self.capacity = consts.SYMBOL_CAPACITY[version][error]
-        self.rs = {n: _rs_table(n) for _, n in self.blocks}
-        self.runs: dict[tuple[int, int], str] = {}
-
-    def matrix(self, data: bytes) -> bytes:
-        """The modules (0/1, rows of `stride` bytes) of the byte-mode code of `data`."""
-        cci = 8 if self.version < 10 else 16
-        n = len(data)
-        length = 4 + cci + 8 * n
-        value = (((0b0100 << cci) | n) << (8 * n)) | int.from_bytes(data, "big")
-        terminator = min(self.capacity - length, 4)
-        length += terminator
-        pad_bits = 8 - length % 8  # as segno does (a whole zero byte when already aligned)
-        value <<= terminator + pad_bits
-        length += pad_bits
-        stream = value.to_bytes(length // 8, "big")
-        pads = self.capacity // 8 - length // 8
-        if pads > 0:
-            stream += (b"\xec\x11" * (pads // 2 + 1))[:pads]
-        ec_words, at = [], 0
-        for n_data, n_ec in self.blocks:
-            table, top, keep, rem = self.rs[n_ec], 8 * (n_ec - 1), (1 << (8 * n_ec)) - 1, 0
-            for byte in stream[at : at + n_data]:
-                rem = ((rem << 8) & keep) ^ table[byte ^ (rem >> top)]
-            at += n_data
-            ec_words.append(rem.to_bytes(n_ec, "big"))
-        words = bytes(self.interleave_data(stream[:at])) + bytes(self.interleave_ec(b"".join(ec_words)))
-        bits = bin(int.from_bytes(words, "big") | (1 << (8 * len(words))))[3:]
-        bits = (bits + "0" * (self.region_bits - len(bits))).encode().translate(_BITS)
-        modules = bytes(self.pick(bits + self.fixed))
-        return (int.from_bytes(modules, "big") ^ self.mask).to_bytes(self.length, "big")
-
-    @staticmethod
-    def _interleave(lengths: list[int]) -> operator.itemgetter:
-        """Codeword interleaving (ISO 18004, 7.6): a getter from concatenated blocks."""
-        starts = [sum(lengths[:b]) for b in range(len(lengths))]
-        order = [starts[b] + k for k in range(max(lengths)) for b in range(len(lengths)) if k < lengths[b]]
-        return operator.itemgetter(*order)
-
-    def path(self, modules: bytes) -> str:
-        """One rectangle per horizontal run of dark modules, in module units, y down."""
-        cache, stride, out = self.runs, self.stride, []
-        for m in _DARK_RUN.finditer(modules):
-            span = m.span()
-            rect = cache.get(span)
-            if rect is None:
-                y, x = divmod(span[0], stride)
-                rect = cache[span] = f"{x} {y} {span[1] - span[0]} 1 re"
-            out.append(rect)
-        return " ".join(out)
-
-
-_qr_templates: dict[tuple[int, int], _QRTemplate | None] = {}
-_qr_lock = threading.Lock()
-
-
-def _qr_version(data: bytes) -> tuple[int, int] | None:
-    """(version, error level) that segno.make(..., error="m") picks for byte-mode `data`."""
-    from segno import consts
-
-    levels = (consts.ERROR_LEVEL_M, consts.ERROR_LEVEL_Q, consts.ERROR_LEVEL_H)
-    for version in range(1, 41):
-        bits = 4 + (8 if version < 10 else 16) + 8 * len(data)
-        if consts.SYMBOL_CAPACITY[version][levels[0]] >= bits:
-            error = levels[0]
-            for level in levels[1:]:  # segno's boost_error: better correction if it still fits
-                if consts.SYMBOL_CAPACITY[version][level] >= bits:
-                    error = level
-                else:
-                    break
-            return version, error
-    return None
-
-
-def _segno_modules(url: str) -> tuple[bytes, int, int]:
-    matrix = segno.make(url, error="m", mask=0).matrix
-    return b"\x00".join(bytes(row) for row in matrix) + b"\x00", len(matrix), len(matrix) + 1
-
-
-def _qr_template(url: str, data: bytes) -> _QRTemplate | None:
-    try:
-        key = _qr_version(data)
-    except Exception:  # segno's tables changed: use segno.make
-        return None
-    if key is None:
-        return None
-    template = _qr_templates.get(key, False)
-    if template is not False:
-        return template
-    with _qr_lock:
-        template = _qr_templates.get(key, False)
-        if template is False:
-            template = None
-            try:
-                reference = segno.make(url, error="m", mask=0)
-                candidate = _QRTemplate(key[0], key[1], reference.matrix)
-                if (reference.version, reference.mask) == (key[0], 0) and candidate.matrix(data) == \
-                        _segno_modules(url)[0]:
-                    template = candidate
-            except Exception:  # pragma: no cover - segno internals changed: use segno.make
-                template = None
-            _qr_templates[key] = template
-    return template
-
-
-def _qr_path(url: str) -> tuple[str, int]:
-    """The QR code of `url` (error correction M) as one path of rectangles in module units
-    (y down), and its size in modules."""
-    if 20 <= len(url) and url.isascii() and not _ALNUM.issuperset(url.encode()):
-        data = url.encode("ascii")  # byte mode, no ECI, never a Micro QR code
-        template = _qr_template(url, data)
-        if template is not None:
-            return template.path(template.matrix(data)), template.size
-    modules, size, stride = _segno_modules(url)
-    out = []
-    for m in _DARK_RUN.finditer(modules):
-        y, x = divmod(m.start(), stride)
-        out.append(f"{x} {y} {m.end() - m.start()} 1 re")
-    return " ".join(out), size
-
-
 # --- layout ---------------------------------------------------------------------------------
 
 MM = 72 / 25.4  # points per millimetre
@@ -779,7 +558,7 @@ class _Document:
         return self.place(x0, width, item), baseline, item
 
     def qr(self, page: _Page, x: float, y: float, url: str) -> None:
-        path, modules = _qr_path(url)
+        path, modules = qr_path(url)
         s = QR_SIZE / modules * MM
         page.ops.append(f"q 0 g {s:.4f} 0 0 {-s:.4f} {x * MM:.2f} {(PAGE_H - y) * MM:.2f} cm {path} f Q")
 

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from schoolid.api import api
+from schoolid.core.metrics import metrics_view
 from schoolid.flows import views as flow_views
 from schoolid.flows.login import passed_second_factor
 from schoolid.notify.views import dev_outbox
@@ -32,4 +33,9 @@ urlpatterns = [
     path("api/", api.urls),
     path("scim/v2/", include("schoolid.provisioning.scim.urls")),
     path("dev/outbox", dev_outbox, name="dev-outbox"),
+    path("metrics", metrics_view, name="metrics"),
 ]
+
+handler400 = "schoolid.core.problems.handler400"
+handler404 = "schoolid.core.problems.handler404"
+handler500 = "schoolid.core.problems.handler500"

@@ -131,8 +131,9 @@ def test_native_scripts_embed_their_fonts(language, tmp_path):
 
 
 @pytest.mark.parametrize(("language", "year", "day"),
-                         [("fa", "۲۰۲۵", "۳۰"), ("bn", "২০২৫", "৩০"), ("pl", "2025", "30")])
+                         [("fa", "۱۴۰۴", "۸ مهر"), ("bn", "২০২৫", "৩০"), ("pl", "2025", "30")])
 def test_dates_use_the_languages_digits(language, year, day, tmp_path):
+    """Valid until 2025-09-30: in Persian the Solar Hijri 8 Mehr 1404, in Persian digits."""
     text = pdf_text(render_slips(make_slips(language, 2), language), tmp_path)
     assert year in text and day in text
     if language != "pl":

@@ -174,3 +174,11 @@ def test_the_pdf_is_in_the_readers_language(world):
 
     text = full_text(as_pdf(selectors.subject_access(world["pupil"].person), "ru"))
     assert "Что SchoolID хранит о вас" in text and "Sara" in text
+
+
+def test_downloads_are_limited_per_requester(world, settings):
+    """ASVS v5 2.4.1: each export reads everything and draws a PDF; one more than SCHOOLID_EXPORTS_PER_HOUR in an hour is refused."""
+    settings.SCHOOLID_EXPORTS_PER_HOUR = 2
+    client = signed_in(world["pupil"])
+    assert [client.get("/account/export/?format=json").status_code for _ in range(3)] == [200, 200, 429]
+    assert AuditEvent.objects.filter(action="privacy.exported", result="denied", detail__reason="rate_limited").count() == 1

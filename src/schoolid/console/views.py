@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -20,6 +21,7 @@ from schoolid.accounts.services import ScopeDenied, refuse
 from schoolid.audit.services import record_event
 from schoolid.console.selectors import CONSOLE_ACTIONS, AccountFilter, can_issue, classes_in_scope, find_by_national_id, not_yet_activated, register_edit_access, role_summary, visible_accounts
 from schoolid.console.selectors import identity_visible
+from schoolid.console import selectors
 from schoolid.credentials import exports
 from schoolid.credentials.models import IssuanceBatch
 from schoolid.credentials.services import (
@@ -161,7 +163,9 @@ def _download(request, batch_id, kind: str):
     record_event("credentials.exported", "success", actor=request.user, request=request, detail={"batch": str(batch_id), "format": kind})
     stamp = batch.created_at.strftime("%Y%m%d-%H%M")
     if kind == "pdf":
-        response = HttpResponse(exports.slips_pdf(items, settings.SCHOOLID_PROFILE, title=batch.description), content_type="application/pdf")
+        with translation.override(settings.SCHOOLID_PROFILE.default_language):  # the slips' language
+            title = selectors.batch_title(batch)
+        response = HttpResponse(exports.slips_pdf(items, settings.SCHOOLID_PROFILE, title=title or None), content_type="application/pdf")
     else:
         response = HttpResponse(exports.items_csv(items), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="schoolid-{stamp}.{kind}"'
@@ -434,7 +438,7 @@ def pending_roles(request):
             decide_pending_role(request.user, pending, confirm=request.POST.get("decision") == "confirm", request=request)
         except PermissionError:
             return _denied(request, _("This role is not yours to confirm."))
-        messages.success(request, _("Done."))
+        messages.success(request, _("The decision on the waiting role is recorded."))
         return redirect("console-pending-roles")
     return render(request, "console/pending_roles.html", {"items": pending_roles_for(request.user)})
 
@@ -504,6 +508,6 @@ def sync_report(request, run_id: int):
     if run is None:
         raise Http404
     page = Paginator(sync_selectors.run_problems(run), 100).get_page(request.GET.get("page"))
-    counts = [(SYNC_COUNT_LABELS.get(key, key), value) for key, value in run.counts.items() if value]
+    counts = [(SYNC_COUNT_LABELS.get(key, key), value) for key, value in run.counts.items() if value and isinstance(value, int)]
     return render(request, "console/sync_report.html", {"run": run, "counts": counts, "page": page})
 

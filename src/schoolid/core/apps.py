@@ -11,4 +11,20 @@ class CoreConfig(AppConfig):
         from schoolid.core import randomness, threads
 
         randomness.use_for_django()
+        _name_apps()
         request_started.connect(threads.close_connections_when_thread_ends, dispatch_uid="schoolid-thread-connections")
+
+
+def _name_apps() -> None:
+    """The /admin/ headings in the reader's language (issue 14); set here so no app's module changes."""
+    from django.apps import apps
+    from django.utils.translation import gettext_lazy as _
+
+    names = {
+        "accounts": _("Accounts"), "audit": _("Audit"), "directory": _("Directory"),
+        "credentials": _("Credentials"), "flows": _("Sign-in flows"), "console": _("Staff console"),
+        "notify": _("Notifications"), "provisioning": _("Provisioning"), "privacy": _("Privacy"),
+    }
+    for label, name in names.items():
+        if apps.is_installed(f"schoolid.{label}"):
+            apps.get_app_config(label).verbose_name = name

@@ -1,6 +1,9 @@
-from django.conf import settings
-from django.http import HttpResponseBadRequest
+import json
 
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseBadRequest
+
+from schoolid.core import numerals
 from schoolid.core.requestid import new_request_id, reset_request_id, set_request_id
 
 # Pages load only our own scripts, styles and images; no third party sees a pupil's page (ASVS 14.2.7).
@@ -29,6 +32,9 @@ class RequestIdMiddleware:
         return response
 
 
+MESSAGE = "The request contains a NUL character."
+
+
 class RejectNulMiddleware:
     """A NUL character is never meaningful input and PostgreSQL cannot store it: refuse the request
     with a clear 400 before any view sees it (in a query, a form, a JSON body or the path)."""
@@ -38,13 +44,26 @@ class RejectNulMiddleware:
 
     def __call__(self, request):
         if "\x00" in request.path or any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
-            return HttpResponseBadRequest("The request contains a NUL character.")
+            return self.refuse(request)
         if request.method in ("POST", "PUT", "PATCH") and request.content_type != "multipart/form-data":
             body = request.body
-            encoded_nul = {"application/x-www-form-urlencoded": b"%00", "application/json": b"\\u0000"}.get(request.content_type)
+            # JSON escapes it as \u0000 (application/json, application/scim+json), forms as %00.
+            encoded_nul = b"\\u0000" if "json" in request.content_type else b"%00" if request.content_type == "application/x-www-form-urlencoded" else None
             if b"\x00" in body or (encoded_nul and encoded_nul in body):
-                return HttpResponseBadRequest("The request contains a NUL character.")
+                return self.refuse(request)
         return self.get_response(request)
+
+    @staticmethod
+    def refuse(request):
+        # Each interface answers in its own error format: JSON problems for the API, SCIM errors for SCIM.
+        from schoolid.core.problems import is_api_path, problem_response
+
+        if is_api_path(request.path):
+            return problem_response(400, MESSAGE)
+        if request.path.startswith("/scim/"):
+            body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400", "scimType": "invalidSyntax", "detail": MESSAGE}
+            return HttpResponse(json.dumps(body), status=400, content_type="application/scim+json")
+        return HttpResponseBadRequest(MESSAGE)
 
 
 class SecurityHeadersMiddleware:
@@ -57,4 +76,28 @@ class SecurityHeadersMiddleware:
         if getattr(request, "user", None) is not None and request.user.is_authenticated:
             # Pages with personal data are never cached (ASVS 14.3.2).
             response["Cache-Control"] = "no-store"
+        return response
+
+
+class LocalDigitsMiddleware:
+    """Every number on a page in the reader's digits (fa, bn), by one rule (core/numerals.py);
+    typed codes in <code>, <kbd> or data-keep-digits elements, and words with Latin letters, stay."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        language = getattr(request, "LANGUAGE_CODE", None)
+        if (
+            language
+            and numerals.uses_native_digits(language)
+            and not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")
+            and not response.has_header("Content-Encoding")
+        ):
+            charset = response.charset or "utf-8"
+            response.content = numerals.local_digits_html(response.content.decode(charset), language).encode(charset)
+            if response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
         return response

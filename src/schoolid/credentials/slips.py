@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uharfbuzz as hb
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from fontTools import ttLib
@@ -37,6 +36,7 @@ from fpdf.enums import PDFResourceType, TextDirection
 from fpdf.fonts import SubsetMap, TTFFont
 
 from schoolid.core.digits import native_digits
+from schoolid.core.numerals import format_date
 from schoolid.credentials.qr import qr_path
 
 
@@ -421,7 +421,7 @@ class _Document:
     def date_text(self, day: datetime.date) -> str:
         found = self.dates.get(day)
         if found is None:
-            found = self.dates[day] = native_digits(date_format(day, "DATE_FORMAT"), self.language)
+            found = self.dates[day] = format_date(day, self.language)
         return found
 
     def base(self, text: str) -> bool | None:

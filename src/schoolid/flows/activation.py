@@ -22,6 +22,7 @@ from schoolid.flows import kernel, limits, links
 from schoolid.flows.age_rules import refusal_for_activation
 from schoolid.flows.models import Flow, LinkToken
 from schoolid.flows.sms_signin import find_by_national_id
+from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue
 
 PURPOSE = "activation"
@@ -42,10 +43,12 @@ def _account_for(identifier: str) -> Account | None:
     value = clean_text(identifier)
     if "@" in value:
         # An e-mail works only once the account was activated before (seed 002: the first time, the ID).
-        return Account.objects.select_related("person").filter(person__email=value.lower(), person__email_verified=True).exclude(status=Account.Status.DISABLED).first()
+        return (Account.objects.select_related("person").filter(person__email=value.lower(), person__email_verified=True)
+                .exclude(status__in=(Account.Status.DISABLED, Account.Status.NOT_ACTIVATED)).first())
     return find_by_national_id(value)
 
 
+@limits.answer_in_equal_time
 def start(request, identifier: str) -> bool:
     """Send the activation e-mail when the register has an address. False only when this identifier or
     address asked too often."""
@@ -76,7 +79,7 @@ def start(request, identifier: str) -> bool:
             kind, login = "email", email
         with translation.override(account.preferred_language or profile.default_language):
             subject = str(_("Your SchoolID login and a link to set your password"))
-            body = str(_("Your login for SchoolID: %(login)s\n\nSet your password here (the link works once, for %(minutes)d minutes):\n%(link)s\n\nIf you did not ask for this, ignore this e-mail; nothing changes.") % {"login": login, "minutes": link_seconds() // 60, "link": link})
+            body = str(_("Your login for SchoolID: %(login)s\n\nSet your password here (the link works once, for %(minutes)d minutes):\n%(link)s\n\nIf you did not ask for this, ignore this e-mail; nothing changes.") % {"login": keep(login), "minutes": link_seconds() // 60, "link": link})
         enqueue(channel="email", to=email, subject=subject, body=body, purpose="activation.link", dedupe_key=f"activation:{flow.pk}")
         record_event("activation.requested", "success", target=account, request=request, detail={"flow": str(flow.pk)})
     return True

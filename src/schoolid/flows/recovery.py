@@ -31,6 +31,7 @@ from schoolid.flows import kernel, limits, links
 from schoolid.flows.activation import link_seconds  # noqa: F401 - used by the views too
 from schoolid.flows.models import Flow
 from schoolid.flows.sms_signin import CODE_SECONDS, find_by_national_id, new_code, spend_code
+from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue, notify_person
 
 PURPOSE = "recovery"
@@ -78,6 +79,7 @@ def _channel(account: Account | None, typed_kind: str) -> str | None:
     return "sms" if sms_ok else None
 
 
+@limits.answer_in_equal_time
 def start(request, need: str, identifier: str) -> bool:
     """Send the proof if an account matches; False only when sending was asked too often. A request
     never locks or changes the account (FP-CS "Account Lockout")."""
@@ -106,7 +108,7 @@ def start(request, need: str, identifier: str) -> bool:
                 enqueue(channel="email", to=destination, subject=subject, body=body, purpose="recovery.link", dedupe_key=f"recovery:{flow.pk}")
             else:
                 code = new_code(flow, PURPOSE)
-                text = str(_("SchoolID recovery code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": code})
+                text = str(_("SchoolID recovery code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": keep(code)})
                 enqueue(channel="sms", to=destination, subject="", body=text, purpose="recovery.code", dedupe_key=f"recovery:{flow.pk}")
         record_event("recovery.requested", "success", target=account, request=request, detail={"channel": channel, "need": need})
     return True

@@ -407,13 +407,16 @@ def access_request(request):
     """Seed 004: someone without an account picks the school and asks for access."""
     from schoolid.families import access_requests
     from schoolid.directory.models import AccessRequest, OrgUnit
-    from schoolid.directory.selectors import search_schools
+    from schoolid.directory.selectors import access_request_choices, search_schools
     from schoolid.directory.services import RegisterError
 
     code = (request.POST.get("school") or request.GET.get("school", ""))[:64]
     school = OrgUnit.objects.filter(kind=OrgUnit.Kind.SCHOOL, code=code, active=True).select_related("parent__parent").first() if code else None
     query = request.GET.get("q", "")[:100]
-    context = {"school": school, "query": query, "schools": search_schools(query) if query and not school else [], "roles": AccessRequest.ROLES, "data": request.POST}
+    context = {"school": school, "query": query, "schools": search_schools(query) if query and not school else [], "roles": AccessRequest.ROLES,
+               "data": request.POST or {"role": request.GET.get("role", "")}, "role": request.GET.get("role", "")}
+    if school is None:  # role → region → district → school, with the name search as a shortcut
+        context.update(access_request_choices(request.GET.get("region", "")[:64], request.GET.get("district", "")[:64]))
     if request.method == "POST" and school is not None:
         try:
             access_requests.submit(request, role=request.POST.get("role", ""), school=school, national_id=request.POST.get("national_id", ""),

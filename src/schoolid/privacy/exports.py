@@ -3,6 +3,8 @@ language (the slips' bundled fonts, shaped by HarfBuzz, right to left for fa and
 from __future__ import annotations
 
 import json
+import logging
+import re
 
 from django.conf import settings
 from django.utils import translation
@@ -11,6 +13,16 @@ from django.utils.translation import gettext_lazy
 
 from schoolid.accounts.models import Account, Role
 from schoolid.directory.models import Guardianship
+
+
+# fontTools reports every subsetting step at INFO; those lines say nothing to an operator.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+_SCRIPTS = {
+    "latin": re.compile("[A-Za-z\u00c0-\u024f\u0400-\u04ff]"),
+    "persian": re.compile("[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]"),
+    "hebrew": re.compile("[\u0590-\u05ff\ufb1d-\ufb4f]"),
+    "bengali": re.compile("[\u0980-\u09ff]"),
+}
 
 
 def as_json(data: dict) -> bytes:
@@ -150,18 +162,23 @@ def as_pdf(data: dict, language: str) -> bytes:
     rtl = language in _RTL_LANGUAGES
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
+    with translation.override(language):
+        lines = _lines(data)
+    # Only the faces the text needs: each embedded font is subset when the PDF is written, and that is
+    # most of the time a PDF takes.
     primary = _LANGUAGE_FACE.get(language, "latin")
-    faces = [primary] + [f for f in ("latin", "persian", "hebrew", "bengali") if f != primary]
+    text = "".join(line for _kind, line in lines)
+    faces = [primary] + [face for face in ("latin", "persian", "hebrew", "bengali")
+                         if face != primary and _SCRIPTS[face].search(text)]
     for face in faces:
         regular, bold = _FACES[face]
         pdf.add_font(face, "", str(FONT_DIR / regular))
-        pdf.add_font(face, "B", str(FONT_DIR / bold))
+        if face == primary:
+            pdf.add_font(face, "B", str(FONT_DIR / bold))
     pdf.set_fallback_fonts(faces[1:], exact_match=False)
     pdf.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr")
     pdf.add_page()
     align = "R" if rtl else "L"
-    with translation.override(language):
-        lines = _lines(data)
     for kind, text in lines:
         if kind == "title":
             pdf.set_font(primary, "B", 16)

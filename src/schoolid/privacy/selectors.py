@@ -241,6 +241,16 @@ def erasure_refusal(person: Person) -> str | None:
     return None
 
 
+def related_account_ids(person: Person, account: Account | None) -> list[int]:
+    """The person's account and those of everyone linked to them as guardian or child: the events
+    that can name the person."""
+    if account is None:
+        return []
+    linked = Guardianship.objects.filter(Q(guardian=person) | Q(student=person)).values_list("guardian_id", "student_id")
+    people = {pk for pair in linked for pk in pair} - {person.pk}
+    return [account.pk, *Account.objects.filter(person_id__in=people).values_list("pk", flat=True)]
+
+
 def left_before(cutoff, limit: int | None = None) -> list[Person]:
     """People who left the register before `cutoff`: every role ended by then, account disabled, not
     erased yet. Each is checked again with `erasure_refusal`."""

@@ -50,6 +50,19 @@ def national_id_token(scheme: str, number: str) -> str:
     return "#" + base64.urlsafe_b64encode(mac).decode().rstrip("=")[:31]
 
 
+def _row_token(token: str, person_pk: int) -> str:
+    """What the erased person's row keeps in place of the number: the start of the keyed hash and the
+    row's id, so that someone erased, returning and erased again leaves two distinct rows. Recognition
+    uses the full hash on the erasure record."""
+    digits, n = "", person_pk
+    while True:
+        n, r = divmod(n, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + digits
+        if not n:
+            break
+    return f"{token[:24]}.{digits}"[:32]
+
+
 def pseudonym_for(account_pk: int | None, person_pk: int) -> str:
     """The name an erased person keeps in the audit log: stable (their events still belong together),
     meaningless without the key."""
@@ -115,8 +128,9 @@ def _erase(person: Person, account: Account | None, *, actor, reason: str, reque
         erase_account(account)
     provisioning.forget_person(person)
     notify.forget_recipients(addresses)
-    erase_person(person, national_id_token=token)
-    changed = audit.pseudonymise_target(labels=labels, needles=needles, pseudonym=pseudonym)
+    erase_person(person, national_id_token=_row_token(token, person.pk))
+    changed = audit.pseudonymise_target(account_ids=selectors.related_account_ids(person, account), labels=labels,
+                                        needles=needles, pseudonym=pseudonym)
     actor_label = getattr(actor, "user_code", None) or (actor if isinstance(actor, str) else "")
     record = ErasureRecord.objects.create(person_id=person.pk, user_code=account.user_code if account else "", national_id_token=token,
                                           pseudonym=pseudonym, reason=reason, erased_by=actor_label[:64])
@@ -279,6 +293,5 @@ def retain(*, dry_run: bool = False, now=None) -> RetentionPlan:
             ids = step.ids
             for start in range(0, len(ids), size):
                 step.done += _apply(Step(step.category, step.setting, step.cutoff, ids[start:start + size]))
-        record_event("privacy.retention", "success", actor="retention",
-                     detail={s.setting if s.setting != "-" else "returning": len(s.ids) for s in steps})
+        record_event("privacy.retention", "success", actor="retention", detail={s.category: s.done for s in steps})
     return RetentionPlan(steps=steps, dry_run=dry_run)

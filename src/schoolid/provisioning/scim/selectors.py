@@ -248,9 +248,9 @@ def user_json(account: Account, roles: list[RoleAssignment], base_url: str) -> d
     if person.sourced_id:
         data["externalId"] = person.sourced_id
     if person.email:
-        data["emails"] = [{"value": person.email}]
+        data["emails"] = [{"value": person.email, "type": S.KEPT_EMAIL_TYPE, "primary": True}]
     if person.mobile:
-        data["phoneNumbers"] = [{"value": person.mobile}]
+        data["phoneNumbers"] = [{"value": person.mobile, "type": S.KEPT_PHONE_TYPE, "primary": True}]
     data[S.SCHOOL_USER] = {
         "nationalId": person.national_id,
         "roles": [{"value": a.role, "org": a.org_unit.code} for a in roles],
@@ -279,14 +279,25 @@ def group_json(unit: OrgUnit, members: list[Account], base_url: str) -> dict:
     return data
 
 
+def with_version(doc: dict) -> dict:
+    """meta.version (RFC 7644 §3.14): a weak ETag of everything the resource says, so any change of
+    a name, contact, role or member changes it."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps({k: v for k, v in doc.items() if k != "meta"}, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    doc["meta"]["version"] = f'W/"{digest[:32]}"'
+    return doc
+
+
 def users_json(token: ScimToken, accounts: list[Account], base_url: str) -> list[dict]:
     roles = roles_of(token, accounts)
-    return [user_json(a, roles[a.pk], base_url) for a in accounts]
+    return [with_version(user_json(a, roles[a.pk], base_url)) for a in accounts]
 
 
 def groups_json(units: list[OrgUnit], base_url: str) -> list[dict]:
     members = members_of(units)
-    return [group_json(u, members[u.pk], base_url) for u in units]
+    return [with_version(group_json(u, members[u.pk], base_url)) for u in units]
 
 
 # --- Users waiting for a role (issue 11, item 2) ----------------------------------------------------
@@ -332,3 +343,78 @@ def pending_json(pendings: list, base_url: str) -> dict:
     data["meta"] = {"resourceType": "User", "created": _iso(first.created_at), "lastModified": _iso(first.created_at),
                     "location": f"{base_url}/Users/{account.user_code}"}
     return data
+
+
+def _doc_values(doc: dict, path: AttrPath) -> list:
+    """Every value at an attribute path of a resource document (multi-valued attributes flattened;
+    a complex value without a sub-attribute stands for its "value")."""
+    from schoolid.provisioning.scim.filters import _get_ci
+
+    container = _get_ci(doc, S.SCHOOL_USER.lower()) if path.schema == S.SCHOOL_USER.lower() else doc
+    found = _get_ci(container or {}, path.attr)
+    items = found if isinstance(found, list) else [found]
+    values = []
+    for item in items:
+        if isinstance(item, dict):
+            values.append(_get_ci(item, path.sub or "value"))
+        elif not path.sub:
+            values.append(item)
+    return values
+
+
+def doc_matches(node, doc: dict) -> bool:
+    """A filter evaluated on a resource's JSON (for Users answered from what the client sent)."""
+    from schoolid.provisioning.scim.filters import _compare, _get_ci, matches
+
+    if isinstance(node, And):
+        return doc_matches(node.left, doc) and doc_matches(node.right, doc)
+    if isinstance(node, Or):
+        return doc_matches(node.left, doc) or doc_matches(node.right, doc)
+    if isinstance(node, Not):
+        return not doc_matches(node.inner, doc)
+    if isinstance(node, ValuePath):
+        container = _get_ci(doc, S.SCHOOL_USER.lower()) if node.path.schema == S.SCHOOL_USER.lower() else doc
+        items = _get_ci(container or {}, node.path.attr) or []
+        return any(matches(node.filter, item) for item in (items if isinstance(items, list) else [items]))
+    if isinstance(node, Present):
+        return any(_compare(v, "pr", None) for v in _doc_values(doc, node.path))
+    if isinstance(node, Compare):
+        values = _doc_values(doc, node.path) or [None]
+        return any(_compare(v, node.op, node.value) for v in values)
+    raise invalid_filter("Unsupported filter")
+
+
+def pending_docs(token: ScimToken, text: str | None, base_url: str) -> list[dict]:
+    """The client's waiting Users that match a list filter, after its other Users (issue 11, item 2):
+    a list or filter answers for them as it would for a User it had created."""
+    by_account: dict[int, list] = {}
+    for pending in pending_roles(token):
+        by_account.setdefault(pending.account_id, []).append(pending)
+    if not by_account:
+        return []
+    visible = set(visible_users(token).filter(pk__in=list(by_account)).values_list("pk", flat=True))
+    node = parse_filter(text, KNOWN_SCHEMAS) if text else None
+    docs = [pending_json(items, base_url) for account_id, items in by_account.items() if account_id not in visible]
+    return [d for d in docs if node is None or doc_matches(node, d)]
+
+
+# sortBy (RFC 7644 §3.4.2.3): the attributes a list can be sorted by, per resource type.
+USER_SORT = {"id": "user_code", "username": "user_code", "externalid": "person__sourced_id", "name.givenname": "person__given_name",
+             "name.familyname": "person__family_name", "displayname": "person__family_name", "meta.created": "created_at",
+             "meta.lastmodified": "person__updated_at"}
+GROUP_SORT = {"id": "pk", "displayname": "name", "externalid": "sourced_id"}
+
+
+def sorted_by(qs: QuerySet, kind: str, sort_by: str | None, sort_order: str | None) -> QuerySet:
+    """The list in the order asked for; an attribute that cannot be sorted by keeps the default order."""
+    if not sort_by:
+        return qs
+    key = str(sort_by).strip().lower()
+    for urn in (S.USER, S.GROUP):
+        if key.startswith(urn.lower() + ":"):
+            key = key[len(urn) + 1 :]
+    field = (USER_SORT if kind == "User" else GROUP_SORT).get(key)
+    if field is None:
+        return qs
+    descending = str(sort_order or "ascending").strip().lower() == "descending"
+    return qs.order_by(f"-{field}" if descending else field, "-pk" if descending else "pk")

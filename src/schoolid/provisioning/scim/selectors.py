@@ -62,11 +62,14 @@ def roles_of(token: ScimToken, accounts) -> dict[int, list[RoleAssignment]]:
     return by_account
 
 
-def members_of(units) -> dict[int, list[Account]]:
+def members_of(units, token: ScimToken | None = None) -> dict[int, list[Account]]:
+    """Current members of each class; for a scoped client also its waiting Users it made members."""
     by_unit: dict[int, list[Account]] = {u.pk: [] for u in units}
     seen = set()
-    rows = (RoleAssignment.objects.current().filter(org_unit__in=list(by_unit), role__in=S.MEMBER_ROLES)
-            .select_related("account").order_by("pk"))
+    rows = list(RoleAssignment.objects.current().filter(org_unit__in=list(by_unit), role__in=S.MEMBER_ROLES)
+                .select_related("account").order_by("pk"))
+    if token is not None:
+        rows += list(pending_roles(token).filter(org_unit__in=list(by_unit), role__in=S.MEMBER_ROLES))
     for assignment in rows:
         key = (assignment.org_unit_id, assignment.account_id)
         if key not in seen:
@@ -295,8 +298,8 @@ def users_json(token: ScimToken, accounts: list[Account], base_url: str) -> list
     return [with_version(user_json(a, roles[a.pk], base_url)) for a in accounts]
 
 
-def groups_json(units: list[OrgUnit], base_url: str) -> list[dict]:
-    members = members_of(units)
+def groups_json(units: list[OrgUnit], base_url: str, token: ScimToken | None = None) -> list[dict]:
+    members = members_of(units, token)
     return [with_version(group_json(u, members[u.pk], base_url)) for u in units]
 
 
@@ -323,7 +326,7 @@ def pending_by_id(token: ScimToken, user_id: str) -> list:
 def pending_json(pendings: list, base_url: str) -> dict:
     """The User as the client sent it: the same shape as user_json."""
     first = pendings[0]
-    account, sent = first.account, first.claimed
+    account, sent = first.account, next((p.claimed for p in pendings if p.claimed), {})
     data = {
         "schemas": [S.USER, S.SCHOOL_USER],
         "id": account.user_code,
@@ -335,14 +338,14 @@ def pending_json(pendings: list, base_url: str) -> dict:
     if sent.get("external_id"):
         data["externalId"] = sent["external_id"]
     if sent.get("email"):
-        data["emails"] = [{"value": sent["email"]}]
+        data["emails"] = [{"value": sent["email"], "type": S.KEPT_EMAIL_TYPE, "primary": True}]
     if sent.get("mobile"):
-        data["phoneNumbers"] = [{"value": sent["mobile"]}]
+        data["phoneNumbers"] = [{"value": sent["mobile"], "type": S.KEPT_PHONE_TYPE, "primary": True}]
     data[S.SCHOOL_USER] = {"nationalId": sent.get("national_id", ""),
                            "roles": [{"value": p.role, "org": p.org_unit.code} for p in pendings]}
     data["meta"] = {"resourceType": "User", "created": _iso(first.created_at), "lastModified": _iso(first.created_at),
                     "location": f"{base_url}/Users/{account.user_code}"}
-    return data
+    return with_version(data)
 
 
 def _doc_values(doc: dict, path: AttrPath) -> list:

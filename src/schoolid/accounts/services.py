@@ -235,7 +235,7 @@ def _db(value):
 
 def _aware(value) -> datetime.datetime:
     # SQLite hands back naive UTC datetimes from raw SQL.
-    return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.timezone.utc)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.UTC)
 
 
 def attempt_failed(account: Account, failures: int, *, request, factor: str) -> bool:

@@ -29,8 +29,7 @@ from fpdf.enums import PDFResourceType
 from schoolid.core.digits import native_digits
 from schoolid.core.numerals import format_date
 from schoolid.credentials.qr import qr_path
-from schoolid.credentials.text_shaping import _RTL_LANGUAGES, _RTL_LETTER, _Text  # noqa: F401 - tests and privacy use them here
-from schoolid.credentials.text_shaping import _FACES, _LANGUAGE_FACE, FONT_DIR  # noqa: F401
+from schoolid.credentials.text_shaping import _FACES, _LANGUAGE_FACE, _RTL_LANGUAGES, _RTL_LETTER, FONT_DIR, _Text  # noqa: F401 - tests and privacy use them here  # noqa: F401
 
 
 @dataclass(frozen=True)

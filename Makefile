@@ -34,6 +34,8 @@ demo: install
 	$(BIN)/schoolid demo $(if $(COUNTRY),--country $(COUNTRY),) $(if $(HOST),--host $(HOST),) $(if $(PORT),--port $(PORT),)
 
 test: test-deps chromium
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/ruff check
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: install

@@ -297,7 +297,7 @@ def main() -> int:
     except AssertionError as failure:
         print(f"FAILED: {failure}", file=sys.stderr)
     finally:
-        for name, process in reversed(processes):
+        for _name, process in reversed(processes):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
         for name, process in processes:

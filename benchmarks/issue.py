@@ -32,7 +32,7 @@ def main() -> None:
     from schoolid.accounts.models import Account
     from schoolid.credentials import exports
     from schoolid.credentials.services import issue_secrets, new_idempotency_key
-    from schoolid.directory.demo.build import build_demo_country
+    from schoolid.demo.build import build_demo_country
 
     build_demo_country(settings.SCHOOLID_PROFILE, students=args.students * 10, seed=7)
     school_students = (

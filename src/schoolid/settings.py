@@ -78,9 +78,11 @@ INSTALLED_APPS = [
     "schoolid.accounts",
     "schoolid.credentials",
     "schoolid.flows",
+    "schoolid.families",
     "schoolid.console",
     "schoolid.notify",
     "schoolid.provisioning",
+    "schoolid.demo",
 ]
 
 MIDDLEWARE = [
@@ -272,7 +274,7 @@ SCHOOLID_METRICS_ALLOWED = [a.strip() for a in os.environ.get("SCHOOLID_METRICS_
 # The data set `schoolid sync` and the periodic sync read: a folder or a zip file the register drops.
 SCHOOLID_SYNC_SOURCE = os.environ.get("SCHOOLID_SYNC_SOURCE", "")
 if not SCHOOLID_SYNC_SOURCE and not PRODUCTION and PROFILE_CODE == "pl" and (VAR_DIR / "demo-register" / "manifest.csv").exists():
-    SCHOOLID_SYNC_SOURCE = str(VAR_DIR / "demo-register")  # the Polish demo's register (directory/demo/register.py)
+    SCHOOLID_SYNC_SOURCE = str(VAR_DIR / "demo-register")  # the Polish demo's register (demo/register.py)
 SCHOOLID_SYNC_INTERVAL_MINUTES = env_int("SCHOOLID_SYNC_INTERVAL_MINUTES", 60)
 # A person missing from a bulk file keeps their roles this long, then loses them; the account is
 # disabled after the second period (both counted from the first import that missed them).

@@ -11,8 +11,11 @@ covered assignment, so a parent with children in two schools can be served by ei
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from enum import StrEnum
+
+from django.utils import timezone
 
 from schoolid.accounts.models import Account, Role, RoleAssignment
 from schoolid.core.profiles import Profile, current_profile
@@ -24,6 +27,8 @@ class Action(StrEnum):
     EDIT_REGISTER = "register.edit"  # any register field
     EDIT_CONTACT = "register.edit_contact"  # e-mail and mobile only
     PROPOSE_GUARDIANSHIP = "guardianship.propose"
+    # A parent's own right over a young child (issue 6), not a staff rule: see _judge_parent.
+    PARENT_RESET = "credentials.parent_reset"
 
 
 R = Role
@@ -54,7 +59,7 @@ RULES: tuple[Rule, ...] = (
     Rule(R.CLASS_TEACHER, frozenset({A.EDIT_CONTACT, A.PROPOSE_GUARDIANSHIP}), NON_PRIVILEGED, frozenset({OrgUnit.Kind.CLASS})),
     Rule(R.CLUSTER_SUPERVISOR, frozenset({A.ISSUE_CREDENTIALS}), frozenset({R.TEACHER, R.CLASS_TEACHER})),
     Rule(R.DISTRICT_OFFICER, frozenset({A.ISSUE_CREDENTIALS}), frozenset({R.PRINCIPAL, R.CLUSTER_SUPERVISOR, R.TEACHER, R.CLASS_TEACHER})),
-    Rule(R.MINISTRY_ADMIN, frozenset(Action), ALL_ROLES),
+    Rule(R.MINISTRY_ADMIN, frozenset(Action) - {A.PARENT_RESET}, ALL_ROLES),
 )
 
 
@@ -144,6 +149,32 @@ def _judge(actor: Account, usable, target: Account, target_assignments: list[Rol
     return Decision(True, "allowed", via)
 
 
+def age_on(birth: datetime.date, today: datetime.date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def is_young(person, profile: Profile | None = None) -> bool:
+    """Under the profile's age threshold, by the register's birth date (unknown: not young)."""
+    if person is None or person.birth_date is None:
+        return False
+    profile = profile or current_profile()
+    return age_on(person.birth_date, timezone.localdate()) < profile.age_threshold
+
+
+def _judge_parent(guardian: Account, child: Account, profile: Profile) -> Decision:
+    """A parent may reset their own child's password: where the profile allows it, through a confirmed
+    link, while the child is under the age threshold (NIST SP 800-63B §4.2.1.3 recovery contacts)."""
+    if not profile.parent_may_reset_young_child:
+        return Decision(False, "profile")
+    if guardian.person_id is None or child.person_id is None or not Guardianship.objects.filter(
+        guardian_id=guardian.person_id, student_id=child.person_id, status=Guardianship.Status.CONFIRMED
+    ).exists():
+        return Decision(False, "not_your_child")
+    if not is_young(child.person, profile):
+        return Decision(False, "not_young")
+    return Decision(True, "allowed")
+
+
 def decide(actor: Account, action: Action | str, target: Account, *, profile: Profile | None = None) -> Decision:
     """Whether `actor` may do `action` to `target`. Pure decision: no audit, no side effects."""
     return decide_many(actor, action, [target], profile=profile)[target.pk]
@@ -155,6 +186,8 @@ def decide_many(actor: Account, action: Action | str, targets: list[Account], *,
     Also leaves each target's current assignments on `target.current_assignments`."""
     action = Action(action)
     profile = profile or current_profile()
+    if action == Action.PARENT_RESET:
+        return {t.pk: _judge_parent(actor, t, profile) for t in targets}
     if not actor.is_active:
         return {t.pk: Decision(False, "actor_inactive") for t in targets}
     usable = _usable(actor, action, profile)

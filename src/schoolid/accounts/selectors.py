@@ -10,6 +10,7 @@ from schoolid.accounts.models import Account, RoleAssignment
 from schoolid.accounts.user_codes import normalize_user_code
 from schoolid.core.digits import clean_text
 from schoolid.core.profiles import Profile, current_profile
+from schoolid.directory.models import OrgUnit
 from schoolid.directory.national_ids import SCHEMES, InvalidNationalId
 from schoolid.directory.phones import InvalidPhone, normalize_phone
 
@@ -134,6 +135,23 @@ def login_identifier_for(account: Account, profile: Profile | None = None) -> tu
         if kind == "mobile" and person.mobile and person.mobile_verified:
             return kind, person.mobile
     return "user_code", account.display_code
+
+
+def school_helpers(school: OrgUnit):
+    """The principal(s) and secretary(ies) of a school: names and roles only, never personal contacts."""
+    return (
+        RoleAssignment.objects.current()
+        .filter(org_unit=school, role__in=["principal", "secretary"])
+        .select_related("account__person")
+        .order_by("role", "account__person__family_name")
+    )
+
+
+def pending_links(account: Account) -> int:
+    """Children proposed to this parent and waiting for the answer (the banner after sign-in, seed 004)."""
+    from schoolid.directory.models import Guardianship
+
+    return Guardianship.objects.filter(guardian_id=account.person_id, status=Guardianship.Status.PROPOSED).count()
 
 
 def pending_roles_for(actor):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from schoolid.accounts import throttle
 from schoolid.accounts.models import Account, PendingRole, RoleAssignment, new_session_epoch
-from schoolid.accounts.scope import Action, Decision, decide, extends_power, may_confirm_role
+from schoolid.accounts.scope import Action, Decision, decide, decide_many, extends_power, may_confirm_role
 from schoolid.accounts.user_codes import generate_user_code
 from schoolid.audit.services import client_ip, record_event
 from schoolid.directory.models import OrgUnit, Person
@@ -115,8 +115,7 @@ def decide_pending_role(actor: Account, pending: PendingRole, *, confirm: bool, 
     """An actor who covers both the new unit and every place the person holds a role today confirms
     the role (it takes effect) or refuses it; anyone else is refused and audited."""
     if not may_confirm_role(actor, pending.account, pending.role, pending.org_unit):
-        record_event("scope.denied", "denied", actor=actor, target=pending.account, request=request, org_unit=pending.org_unit,
-                     detail={"action": "role.pending.decide", "reason": "outside_scope"})
+        refuse(actor, "role.pending.decide", pending.account, "outside_scope", request=request, org_unit=pending.org_unit)
         raise PermissionError("outside scope")
     with transaction.atomic():
         _grant(pending, status=PendingRole.Status.CONFIRMED if confirm else PendingRole.Status.REFUSED, decided_by=actor,
@@ -156,20 +155,45 @@ def set_password(account: Account, raw_password: str, *, activate: bool = True, 
 
 
 # --- the scope check --------------------------------------------------------------------------
-def authorize(actor: Account, action: Action | str, target: Account, *, request=None) -> Decision:
+def refuse(actor: Account, action: str, target: Account | None, reason: str, *, request=None, org_unit=None) -> None:
+    """The one writer of `scope.denied`: authorize and authorize_many call it, and so do pages that
+    refuse a whole view (`action` then names the page, e.g. "console.view")."""
+    record_event("scope.denied", "denied", actor=actor, target=target, request=request, org_unit=org_unit,
+                 detail={"action": str(action), "reason": reason})
+
+
+def authorize(actor: Account, action: Action | str, target: Account, *, request=None, profile=None) -> Decision:
     """Decide with the one scope rule; every refusal is audited and raised as ScopeDenied."""
-    decision = decide(actor, action, target)
+    decision = decide(actor, action, target, profile=profile)
     if not decision.allowed:
-        record_event(
-            "scope.denied",
-            "denied",
-            actor=actor,
-            target=target,
-            request=request,
-            detail={"action": str(Action(action)), "reason": decision.reason},
-        )
+        refuse(actor, Action(action).value, target, decision.reason, request=request)
         raise ScopeDenied(decision)
     return decision
+
+
+def authorize_many(actor: Account, action: Action | str, targets: list[Account], *, request=None, profile=None) -> tuple[dict[int, Decision], list[Account]]:
+    """The scope rule for many targets at once: (decisions by account id, refused targets in order).
+    Every refusal is audited; the caller decides what one refusal means for the rest."""
+    decisions = decide_many(actor, action, targets, profile=profile)
+    refused = [t for t in targets if not decisions[t.pk].allowed]
+    for target in refused:
+        refuse(actor, Action(action).value, target, decisions[target.pk].reason, request=request)
+    return decisions, refused
+
+
+def unlock(account_ids) -> None:
+    """Wrong-attempt counters back to zero and a lock lifted (a new password or secret was set)."""
+    Account.objects.filter(pk__in=list(account_ids)).update(failed_logins=0, throttled_until=None)
+    Account.objects.filter(pk__in=list(account_ids), status=Account.Status.LOCKED).update(status=Account.Status.ACTIVE)
+
+
+def replace_passwords(account_ids, *, must_change: bool) -> None:
+    """New one-time secrets were issued: old passwords stop working, every session ends, locks lift.
+    One random unusable value for all keeps this to two UPDATE statements."""
+    Account.objects.filter(pk__in=list(account_ids)).update(
+        password=make_password(None), must_change_password=must_change, failed_logins=0, throttled_until=None, session_epoch=new_session_epoch(),
+    )
+    Account.objects.filter(pk__in=list(account_ids), status=Account.Status.LOCKED).update(status=Account.Status.ACTIVE)
 
 
 # --- counting attempts (security requirements §2) ------------------------------------------------
@@ -211,7 +235,7 @@ def _db(value):
 
 def _aware(value) -> datetime.datetime:
     # SQLite hands back naive UTC datetimes from raw SQL.
-    return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.timezone.utc)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.UTC)
 
 
 def attempt_failed(account: Account, failures: int, *, request, factor: str) -> bool:

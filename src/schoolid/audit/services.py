@@ -108,6 +108,23 @@ def record_event(
     return event
 
 
+def record_events(action: str, result: str, *, actor=None, targets, request=None, parent: AuditEvent | None = None,
+                  detail: dict[str, Any] | None = None) -> None:
+    """One event per target with the same action, actor and detail, in bulk (a whole class issued at
+    once); not logged line by line: the parent event is."""
+    actor_id, actor_label = _label(actor)
+    ip, request_id = client_ip(request), get_request_id() or getattr(request, "request_id", "") or ""
+    clean = _clean_detail(detail)
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(action=action, result=result, actor_id=actor_id, actor=actor_label, target_id=t.pk, target=str(getattr(t, "audit_label", t))[:64],
+                       ip=ip, request_id=request_id, parent_id=parent.pk if parent else None, detail=clean)
+            for t in targets
+        ],
+        batch_size=1000,
+    )
+
+
 # --- Owner verbs for the privacy duties (retention, erasure): the only changes an event may see. ---
 
 class _Maintenance:

@@ -8,9 +8,9 @@ from ninja.security import django_auth
 
 from schoolid.accounts.models import Account
 from schoolid.console.selectors import AccountFilter, identity_visible, role_summary, visible_accounts
+from schoolid.core.problems import Problem
 from schoolid.credentials.models import IssuanceBatch
 from schoolid.credentials.services import IssuanceRefused, issue_secrets
-from schoolid.core.problems import Problem
 from schoolid.flows.login import is_staff_session
 
 router = Router(tags=["console"], auth=django_auth)
@@ -210,7 +210,7 @@ class RegisterEditOut(Schema):
 
 
 def _edit_target(request, actor: Account, user_code: str):
-    from schoolid.audit.services import record_event
+    from schoolid.accounts.services import refuse
     from schoolid.console.selectors import register_edit_access
 
     target = Account.objects.select_related("person").filter(user_code=user_code).first()
@@ -221,7 +221,7 @@ def _edit_target(request, actor: Account, user_code: str):
         from schoolid.accounts.scope import Action, decide
 
         reason = decide(actor, Action.EDIT_CONTACT, target).reason
-        record_event("scope.denied", "denied", actor=actor, target=target, request=request, detail={"action": "api.register", "reason": reason})
+        refuse(actor, "api.register", target, reason, request=request)
     return target, access
 
 
@@ -254,7 +254,8 @@ def register_record(request, user_code: str):
 def register_edit(request, user_code: str, body: RegisterEditIn):
     from schoolid.accounts.services import ScopeDenied
     from schoolid.console.selectors import register_edit_access
-    from schoolid.directory.services import RegisterEditError, edit_person
+    from schoolid.console.services import edit_person
+    from schoolid.directory.services import RegisterEditError
 
     actor = _staff(request)
     target = Account.objects.select_related("person").filter(user_code=user_code).first()

@@ -16,7 +16,6 @@ import time
 from django.conf import settings
 from django.http import HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily
 
 REQUESTS = Counter("schoolid_http_requests_total", "HTTP requests by route, method and status.", ["route", "method", "status"])
 LATENCY = Histogram("schoolid_http_request_duration_seconds", "Time to answer an HTTP request, by route.", ["route"],
@@ -70,27 +69,24 @@ class MetricsMiddleware:
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
+# Figures read from the database at scrape time. Each app registers its own (notify: the outbox,
+# provisioning: import runs) from its AppConfig.ready, so core imports no app.
+_DATABASE_FIGURES: list = []
+
+
+def database_figures(collect):
+    """Register `collect()`, which yields prometheus metric families read from the database."""
+    if collect not in _DATABASE_FIGURES:
+        _DATABASE_FIGURES.append(collect)
+    return collect
+
+
 class _DatabaseCollector:
     """Outbox and import figures, read at scrape time."""
 
     def collect(self):
-        from django.db.models import Count, Min
-        from django.utils import timezone
-
-        from schoolid.notify.models import OutboxMessage
-        from schoolid.provisioning.models import ImportRun
-
-        outbox = GaugeMetricFamily("schoolid_outbox_messages", "Outbox messages by status.", labels=["status"])
-        for row in OutboxMessage.objects.values("status").annotate(n=Count("pk")).order_by():
-            outbox.add_metric([row["status"]], row["n"])
-        yield outbox
-        oldest = OutboxMessage.objects.filter(status__in=("queued", "sending")).aggregate(at=Min("created_at"))["at"]
-        yield GaugeMetricFamily("schoolid_outbox_oldest_waiting_seconds", "Age of the oldest message not yet sent (0: none waits).",
-                                value=(timezone.now() - oldest).total_seconds() if oldest else 0.0)
-        runs = GaugeMetricFamily("schoolid_import_runs", "Register import and sync runs by status.", labels=["status"])
-        for row in ImportRun.objects.values("status").annotate(n=Count("pk")).order_by():
-            runs.add_metric([row["status"]], row["n"])
-        yield runs
+        for collect in _DATABASE_FIGURES:
+            yield from collect()
 
 
 def _allowed(address: str | None) -> bool:

@@ -15,20 +15,24 @@ from dataclasses import asdict, dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from schoolid.accounts.models import Account, new_session_epoch
-from schoolid.accounts.scope import Action, decide_many
+from schoolid.accounts.models import Account
+from schoolid.accounts.scope import Action
 from schoolid.accounts.selectors import login_identifier_for
-from schoolid.accounts.services import ScopeDenied
-from schoolid.audit.models import AuditEvent
-from schoolid.audit.services import client_ip, record_event
+from schoolid.accounts.services import ScopeDenied, authorize_many, replace_passwords
+from schoolid.audit.services import record_event, record_events
 from schoolid.core.profiles import Profile, current_profile
-from schoolid.core.requestid import get_request_id
-from schoolid.credentials.generators import generate_secret, hash_secret, new_link_token, normalize_secret, token_digest, verify_secret
+from schoolid.credentials.generators import (
+    generate_secret,
+    hash_secret,
+    new_link_token,
+    normalize_secret,
+    token_digest,
+    verify_secret,
+)
 from schoolid.credentials.models import IssuanceBatch, IssuedSecret
 
 
@@ -100,17 +104,9 @@ def issue_secrets(
         raise ValueError("no accounts selected")
 
     # The scope rule for every target first; one refusal stops the whole batch.
-    refused, first_denial = [], None
-    decisions = decide_many(actor, Action.ISSUE_CREDENTIALS, targets, profile=profile)
-    for target in targets:
-        decision = decisions[target.pk]
-        if not decision.allowed:
-            refused.append(target)
-            first_denial = first_denial or decision
-            record_event("scope.denied", "denied", actor=actor, target=target, request=request,
-                         detail={"action": Action.ISSUE_CREDENTIALS.value, "reason": decision.reason})
+    decisions, refused = authorize_many(actor, Action.ISSUE_CREDENTIALS, targets, request=request, profile=profile)
     if refused:
-        raise IssuanceRefused(first_denial, refused)
+        raise IssuanceRefused(decisions[refused[0].pk], refused)
     return _write_issue(actor, targets, idempotency_key=idempotency_key, kind=kind, description=description, request=request, profile=profile)
 
 
@@ -137,23 +133,10 @@ def _write_issue(actor: Account, targets: list[Account], *, idempotency_key: str
                 batch_size=1000,
             )
             # Old passwords stop working and every session of these accounts ends.
-            # One random unusable value per batch keeps this to two UPDATE statements.
-            Account.objects.filter(pk__in=ids).update(
-                password=make_password(None), must_change_password=profile.first_use_forces_change, failed_logins=0, throttled_until=None,
-                session_epoch=new_session_epoch(),
-            )
-            Account.objects.filter(pk__in=ids, status=Account.Status.LOCKED).update(status=Account.Status.ACTIVE)
+            replace_passwords(ids, must_change=profile.first_use_forces_change)
             parent = record_event(f"credentials.{kind}_issue", "success", actor=actor, request=request,
                                   detail={"batch": str(batch.pk), "count": len(targets), "description": description[:200]})
-            ip, request_id = client_ip(request), get_request_id()
-            AuditEvent.objects.bulk_create(
-                [
-                    AuditEvent(action="credentials.issue", result="success", actor_id=actor.pk, actor=actor.user_code, target_id=t.pk,
-                               target=t.user_code, ip=ip, request_id=request_id, parent_id=parent.pk, detail={"batch": str(batch.pk)})
-                    for t in targets
-                ],
-                batch_size=1000,
-            )
+            record_events("credentials.issue", "success", actor=actor, targets=targets, request=request, parent=parent, detail={"batch": str(batch.pk)})
             IssuanceBatch.objects.filter(pk=batch.pk).update(audit_event_id=parent.pk)
     except IntegrityError:
         # A concurrent double submit with the same key won the race: show its batch, issue nothing.
@@ -250,11 +233,10 @@ def new_idempotency_key() -> str:
 def reset_second_factor(actor: Account, target: Account, *, request=None) -> None:
     """The person above in scope removes a staff member's authenticator; they enrol again at their
     next sign-in. Same scope rule as a password reset."""
-    from schoolid.accounts.services import authorize
-    from schoolid.credentials.totp import remove_second_factor
-
     from django.utils.translation import gettext_lazy as _
 
+    from schoolid.accounts.services import authorize
+    from schoolid.credentials.totp import remove_second_factor
     from schoolid.notify.services import notify_person
 
     authorize(actor, Action.ISSUE_CREDENTIALS, target, request=request)
@@ -286,24 +268,14 @@ def parent_reset(guardian: Account, child: Account, *, idempotency_key: str, req
     from django.utils.translation import gettext_lazy as _
 
     from schoolid.accounts.models import Role, RoleAssignment
-    from schoolid.directory.guardianships import is_young
-    from schoolid.directory.models import Guardianship
+    from schoolid.accounts.services import ScopeDenied, authorize
     from schoolid.notify.services import notify_person
 
     profile = profile or current_profile()
-    reason = None
-    person = child.person
-    if not profile.parent_may_reset_young_child:
-        reason = "profile"
-    elif guardian.person_id is None or person is None or not Guardianship.objects.filter(
-        guardian_id=guardian.person_id, student_id=person.pk, status=Guardianship.Status.CONFIRMED
-    ).exists():
-        reason = "not_your_child"
-    elif not is_young(person, profile):
-        reason = "not_young"
-    if reason is not None:
-        record_event("scope.denied", "denied", actor=guardian, target=child, request=request, detail={"action": "credentials.parent_reset", "reason": reason})
-        raise ParentResetRefused(reason)
+    try:
+        authorize(guardian, Action.PARENT_RESET, child, request=request, profile=profile)
+    except ScopeDenied as exc:
+        raise ParentResetRefused(exc.decision.reason) from exc
     result = _write_issue(guardian, [child], idempotency_key=idempotency_key, kind=IssuanceBatch.Kind.PARENT, description=child.user_code, request=request, profile=profile)
     if result.items is not None:
         school_ids = RoleAssignment.objects.current().filter(account=child, role=Role.STUDENT).values_list("org_unit__parent_id", flat=True)

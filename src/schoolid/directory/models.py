@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from schoolid.directory.text import search_key
+from schoolid.directory.text import person_search_name, search_key
 
 
 class OrgUnit(models.Model):
@@ -111,7 +111,7 @@ class Person(models.Model):
         return f"{self.given_name_latin} {self.family_name_latin}".strip()
 
     def refresh_search_name(self) -> None:
-        self.search_name = search_key(f"{self.full_name} {self.full_name_latin}")[:420]
+        self.search_name = person_search_name(self.given_name, self.family_name, self.given_name_latin, self.family_name_latin)
 
     def save(self, *args, **kwargs):
         self.refresh_search_name()

@@ -47,18 +47,6 @@ def search_schools(query: str, limit: int = 20) -> QuerySet[OrgUnit]:
     return qs.select_related("parent").order_by("name")[:limit]
 
 
-def school_helpers(school: OrgUnit):
-    """The principal(s) and secretary(ies) of a school: names and roles only, never personal contacts."""
-    from schoolid.accounts.models import RoleAssignment
-
-    return (
-        RoleAssignment.objects.current()
-        .filter(org_unit=school, role__in=["principal", "secretary"])
-        .select_related("account__person")
-        .order_by("role", "account__person__family_name")
-    )
-
-
 def access_request_choices(region_code: str = "", district_code: str = "") -> dict:
     """The steps of an access request (seed 004: region → district → school): the regions, then the
     chosen region's districts, then the chosen district's schools (directly or in its clusters)."""

@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from schoolid.core.digits import clean_text
@@ -300,53 +299,36 @@ def _diff(person: Person, changes) -> tuple[dict, dict]:
     return values, errors
 
 
-def _changed_notice(fields: list[str]):
-    """The notice text, translated when the outbox renders it in the recipient's language."""
-
-    def render() -> str:
-        names = ", ".join(str(_FIELD_LABELS[f]) for f in fields)
-        return str(_("Your school changed these details of your SchoolID account: %(fields)s. If you did not expect this, contact your school.")) % {"fields": names}
-
-    return lazy(render, str)()
+def pending_changes(person: Person, changes) -> list[str]:
+    """The register fields in `changes` whose typed value differs from what is stored (bad values left out)."""
+    return list(_diff(person, changes)[0])
 
 
-def edit_person(actor, target, changes, *, request=None, version: str | None = None) -> EditResult:
-    """Staff change register data of `target` (an Account with a person), through the scope rule.
+@dataclass
+class PersonUpdate:
+    changed: list[str]  # in REGISTER_FIELDS order; empty when nothing changed
+    values: dict  # the new values of the changed fields
+    before: Person | None  # the record as it was, for telling the old contacts
+    person: Person
 
-    `changes` maps field names of REGISTER_FIELDS to what was typed (any digit script); fields left
-    out stay as they are. Changing an identity field needs EDIT_REGISTER, changing only e-mail and
-    mobile needs EDIT_CONTACT; a refusal is audited and raised as ScopeDenied. Every field is checked
-    before anything is written: one bad field refuses the whole edit with RegisterEditError (every
-    bad field named). A changed e-mail or mobile becomes unverified and its edited_at is set. One
-    audit event lists the changed fields (contact values masked); the old verified contacts are told
-    of a contact or national ID change. Submitting the same values again changes nothing."""
-    from schoolid.accounts.scope import Action, decide
-    from schoolid.accounts.services import authorize
-    from schoolid.audit.services import record_event
 
+def update_person(person_id: int, changes, *, identity_allowed: bool = True, version: str | None = None) -> PersonUpdate:
+    """Write register data of one person; the caller has decided who may (console.services.edit_person).
+
+    `changes` maps REGISTER_FIELDS to what was typed (any digit script); fields left out stay. Every
+    field is checked before anything is written: one bad field refuses the whole change with
+    RegisterEditError (every bad field named). Without `identity_allowed` only e-mail and mobile may
+    change. A changed e-mail or mobile becomes unverified and its edited_at is set. The same values
+    again change nothing. Runs in the caller's transaction when there is one."""
     unknown = [name for name in changes if name not in REGISTER_FIELDS]
     if unknown:
         raise RegisterEditError({name: _("This field cannot be changed here.") for name in unknown})
-    if target.person_id is None:
-        raise RegisterEditError({"record": _("This account has no register record.")})
-    # Scope first, before any check could tell an outsider something about the register. Refusals
-    # are audited by authorize, outside the write transaction so that the audit event stays.
-    decision = decide(actor, Action.EDIT_REGISTER, target)
-    full = decision.allowed
-    if not full:
-        decision = decide(actor, Action.EDIT_CONTACT, target)
-        if not decision.allowed:
-            authorize(actor, Action.EDIT_REGISTER if any(n in IDENTITY_FIELDS for n in changes) else Action.EDIT_CONTACT, target, request=request)
-        # Only contact rights: an identity field that would really change needs EDIT_REGISTER.
-        if any(n in IDENTITY_FIELDS for n in _diff(Person.objects.get(pk=target.person_id), changes)[0]):
-            authorize(actor, Action.EDIT_REGISTER, target, request=request)
-    action = Action.EDIT_REGISTER if full else Action.EDIT_CONTACT
     with transaction.atomic():
-        person = Person.objects.select_for_update().get(pk=target.person_id)
+        person = Person.objects.select_for_update().get(pk=person_id)
         values, errors = _diff(person, changes)
         changed_identity = [name for name in IDENTITY_FIELDS if name in values]
-        if changed_identity and not full:
-            # Changed by someone else since the check above: still only contact rights.
+        if changed_identity and not identity_allowed:
+            # Changed by someone else since the caller's check: still only contact rights.
             for name in changed_identity:
                 errors.setdefault(name, _("You may change only the e-mail and the mobile number."))
         if changed_identity and register_owns_identity(person):
@@ -368,7 +350,7 @@ def edit_person(actor, target, changes, *, request=None, version: str | None = N
         if errors:
             raise RegisterEditError(errors)
         if not values:
-            return EditResult([], None)
+            return PersonUpdate([], {}, None, person)
         if version and version != record_version(person):
             raise RegisterEditError({"record": _("Someone else changed this record after you opened it. Check the values and save again.")})
         before = copy.copy(person)
@@ -388,29 +370,30 @@ def edit_person(actor, target, changes, *, request=None, version: str | None = N
         except IntegrityError as exc:
             # Another edit took the number between the check and the write.
             raise RegisterEditError({"national_id": _("A person with this national ID is already in the register.")}) from exc
-        changed = [name for name in REGISTER_FIELDS if name in values]
-        detail: dict = {"fields": changed, "action": str(action), "via": decision.via.role if decision.via else ""}
-        if "email" in values:
-            detail["email"] = mask_email(values["email"])
-        if "mobile" in values:
-            detail["mobile"] = mask_phone(values["mobile"])
-        event = record_event("register.edited", "success", actor=actor, target=target, org_unit=decision.via.org_unit if decision.via else None,
-                             request=request, detail=detail)
-        told = [name for name in changed if name in ("national_id", "email", "mobile")]
-        if told:
-            from schoolid.notify.services import notify_person
-
-            notify_person(before, purpose="register.edited", subject=_("Your SchoolID details were changed"), text=_changed_notice(told),
-                          dedupe_key=f"register.edited:{event.pk}", language=target.preferred_language or None)
-    target.person = person
-    return EditResult(changed, event)
+    return PersonUpdate([name for name in REGISTER_FIELDS if name in values], values, before, person)
 
 
-def edit_contact(actor, target, *, email=None, mobile=None, request=None, version: str | None = None) -> EditResult:
-    """Only the e-mail and the mobile number (a class teacher filling in what is missing); `None`
-    leaves a field as it is, "" clears it. Needs EDIT_CONTACT; see edit_person for the rest."""
-    changes = {name: value for name, value in (("email", email), ("mobile", mobile)) if value is not None}
-    return edit_person(actor, target, changes, request=request, version=version)
+def set_verified_contact(person_id: int, *, email: str | None = None, mobile: str | None = None) -> None:
+    """A contact the person proved (a code or a link): stored as verified, its edited_at set now.
+    `None` leaves a contact as it is."""
+    now = timezone.now()
+    values: dict = {}
+    if email is not None:
+        values.update(email=email, email_verified=True, email_edited_at=now)
+    if mobile is not None:
+        values.update(mobile=mobile, mobile_verified=True, mobile_edited_at=now)
+    if values:
+        Person.objects.filter(pk=person_id).update(**values)
+
+
+def offer_email(person_id: int, email: str) -> None:
+    """An address someone gave for a person without one (an access request): stored, not verified."""
+    Person.objects.filter(pk=person_id).update(email=email, email_verified=False)
+
+
+def mark_email_verified(person_id: int) -> None:
+    """The person used a link sent to their stored address: it is a verified contact point now."""
+    Person.objects.filter(pk=person_id).update(email_verified=True)
 
 
 # --- Erasure (the privacy app decides when; the register's own rows are changed only here). ---

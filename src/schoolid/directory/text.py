@@ -22,6 +22,11 @@ def search_key(value: str) -> str:
     return _search_key(value)
 
 
+def person_search_name(given: str, family: str, given_latin: str, family_latin: str) -> str:
+    """Person.search_name: the one definition, for Person.save and the import's set-based writes."""
+    return search_key(f"{f'{given} {family}'.strip()} {f'{given_latin} {family_latin}'.strip()}")[:420]
+
+
 @functools.lru_cache(maxsize=200_000)
 def _word_key(word: str) -> str:
     return _search_key(word)

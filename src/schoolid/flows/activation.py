@@ -16,13 +16,13 @@ from schoolid.accounts.selectors import identifier_key, login_identifier_for
 from schoolid.accounts.services import set_password
 from schoolid.audit.services import record_event
 from schoolid.core.digits import clean_text
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import current_profile
-from schoolid.credentials.generators import new_link_token, token_digest
-from schoolid.flows import limits
+from schoolid.directory.services import mark_email_verified
+from schoolid.flows import kernel, limits, links
 from schoolid.flows.age_rules import refusal_for_activation
 from schoolid.flows.models import Flow, LinkToken
 from schoolid.flows.sms_signin import find_by_national_id
-from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue
 
 PURPOSE = "activation"
@@ -36,9 +36,7 @@ class ActivationRefused(PermissionError):
         self.reason = reason
 
 
-def link_seconds() -> int:
-    # E-mail links: 1 hour by default, never more than 24 hours (NIST §4.2.1.2; security requirements C8).
-    return min(settings.LINK_TOKEN_SECONDS, 24 * 3600)
+link_seconds = links.link_seconds  # imported from here by the other journeys
 
 
 def _account_for(identifier: str) -> Account | None:
@@ -67,13 +65,12 @@ def start(request, identifier: str) -> bool:
         return False
     now = timezone.now()
     with transaction.atomic():
-        flow = Flow.objects.create(kind=Flow.Kind.ACTIVATION, state=Flow.State.LINK_SENT, account=account if email else None,
-                                   identifier_key=key, expires_at=now + datetime.timedelta(seconds=link_seconds()))
+        flow = kernel.start(Flow.Kind.ACTIVATION, Flow.State.LINK_SENT, account=account if email else None, identifier_key=key,
+                            expires_at=now + datetime.timedelta(seconds=link_seconds()))
         if not email:
             record_event("activation.requested", "failure", target=account, request=request, detail={"reason": refusal or ("no_email" if account else "unknown_identifier")})
             return True
-        token = new_link_token()
-        LinkToken.objects.create(flow=flow, purpose=PURPOSE, digest=token_digest(token), expires_at=flow.expires_at)
+        token = links.issue(flow, PURPOSE, flow.expires_at)
         # The link comes from the configured base URL, never from the Host header (FP-CS "URL Tokens").
         link = f"{settings.BASE_URL}/activate/{token}/"
         profile = current_profile()
@@ -89,12 +86,7 @@ def start(request, identifier: str) -> bool:
 
 
 def token_for(raw: str) -> LinkToken | None:
-    now = timezone.now()
-    return (
-        LinkToken.objects.select_related("flow__account__person")
-        .filter(digest=token_digest(raw), purpose=PURPOSE, used_at__isnull=True, expires_at__gt=now, flow__account__isnull=False)
-        .first()
-    )
+    return links.usable(raw, PURPOSE, flow__account__isnull=False)
 
 
 def finish(request, link: LinkToken, new_password: str) -> tuple[str, str] | None:
@@ -106,12 +98,12 @@ def finish(request, link: LinkToken, new_password: str) -> tuple[str, str] | Non
         record_event("activation.completed", "denied", actor=account, target=account, request=request, detail={"reason": refusal})
         raise ActivationRefused(refusal)
     with transaction.atomic():
-        if LinkToken.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
+        if not links.spend(link):
             return None
-        Flow.objects.filter(pk=link.flow_id).update(state=Flow.State.DONE)
+        kernel.move(link.flow, Flow.State.DONE)
         person = account.person
         # Using the link proves the address: it becomes a verified contact point.
-        type(person).objects.filter(pk=person.pk).update(email_verified=True)
+        mark_email_verified(person.pk)
         person.email_verified = True
         set_password(account, new_password)
         record_event("activation.completed", "success", actor=account, target=account, request=request)

@@ -6,23 +6,9 @@ issues one. At or over it, a pupil activates only through a contact of their own
 the register shares with one of their guardians does not count."""
 from __future__ import annotations
 
-import datetime
-
-from django.utils import timezone
-
-from schoolid.core.profiles import Profile, current_profile
-
-
-def age_on(birth: datetime.date, today: datetime.date) -> int:
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
-def is_young_person(person, profile: Profile | None = None) -> bool:
-    """Under the profile's age threshold, by the register's birth date (unknown: not young)."""
-    if person is None or person.birth_date is None:
-        return False
-    profile = profile or current_profile()
-    return age_on(person.birth_date, timezone.localdate()) < profile.age_threshold
+# The threshold is one rule with the parent's right over a young child, so it lives in the scope rule.
+from schoolid.accounts.scope import age_on  # noqa: F401
+from schoolid.accounts.scope import is_young as is_young_person
 
 
 def guardian_shares_email(person) -> bool:

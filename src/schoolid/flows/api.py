@@ -7,13 +7,12 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from schoolid.accounts.passwords import check_password_policy, context_words_for
 from schoolid.core.problems import Problem
-from schoolid.flows import activation, contact_change, recovery, tokens
+from schoolid.flows import activation, contact_change, kernel, recovery, tokens
 from schoolid.flows import sms_signin as sms_flow
 from schoolid.flows.models import Flow
 
@@ -82,8 +81,8 @@ def _recovery_flow(flow_id: str) -> Flow:
         key = uuid.UUID(flow_id)
     except ValueError as exc:
         raise HttpError(404, "no such flow") from exc
-    flow = Flow.objects.select_related("account__person").filter(pk=key, kind=Flow.Kind.RECOVERY).exclude(state=Flow.State.DONE).first()
-    if flow is None or flow.expires_at <= timezone.now():
+    flow = kernel.find(Flow.Kind.RECOVERY, key)
+    if flow is None:
         raise HttpError(404, "no such flow, or it has expired")
     return flow
 
@@ -194,7 +193,7 @@ def _flow(flow_id: str, kind: str, **filters) -> Flow:
         key = uuid.UUID(flow_id)
     except ValueError as exc:
         raise HttpError(404, "no such flow") from exc
-    flow = Flow.objects.select_related("account__person").filter(pk=key, kind=kind, expires_at__gt=timezone.now(), **filters).exclude(state=Flow.State.DONE).first()
+    flow = kernel.find(kind, key, **filters)
     if flow is None:
         raise HttpError(404, "no such flow, or it has expired")
     return flow
@@ -363,8 +362,8 @@ def help_search(request, q: str = ""):
 
 @router.get("/help/{code}", response={200: SchoolHelpOut, 404: Problem}, summary="Who can help me: a school's principal, secretary and office contact")
 def help_school(request, code: str):
+    from schoolid.accounts.selectors import school_helpers
     from schoolid.directory.models import OrgUnit
-    from schoolid.directory.selectors import school_helpers
 
     school = OrgUnit.objects.filter(kind=OrgUnit.Kind.SCHOOL, code=code[:64], active=True).first()
     if school is None:

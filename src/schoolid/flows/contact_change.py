@@ -18,14 +18,13 @@ from django.utils.translation import gettext_lazy as _
 from schoolid.accounts.models import Account
 from schoolid.accounts.services import attempt_failed, attempt_succeeded, reserve_attempt, throttled_answer
 from schoolid.audit.services import record_event
-from schoolid.core.profiles import current_profile
-from schoolid.credentials.generators import new_link_token, token_digest
-from schoolid.directory.models import Person
-from schoolid.flows import limits
-from schoolid.flows.activation import link_seconds
-from schoolid.flows.models import Flow, LinkToken
-from schoolid.flows.sms_signin import CODE_SECONDS, new_code, spend_code
 from schoolid.core.numerals import keep
+from schoolid.core.profiles import current_profile
+from schoolid.directory.services import set_verified_contact
+from schoolid.flows import kernel, limits, links
+from schoolid.flows.codes import CODE_SECONDS, new_code, spend_code
+from schoolid.flows.links import link_seconds
+from schoolid.flows.models import Flow
 from schoolid.notify.services import enqueue
 
 EMAIL_PURPOSE, PHONE_PURPOSE = "email_change", "phone_change"
@@ -78,7 +77,7 @@ def reauthenticate_for_contact(request, account: Account, password: str, code: s
 
 
 def pending_email(account: Account) -> Flow | None:
-    return Flow.objects.filter(kind=Flow.Kind.EMAIL_CHANGE, account=account, state=Flow.State.LINK_SENT, expires_at__gt=timezone.now()).order_by("-created_at").first()
+    return kernel.live(Flow.Kind.EMAIL_CHANGE, account=account, state=Flow.State.LINK_SENT).order_by("-created_at").first()
 
 
 def send_email_confirmation(request, account: Account, new_email: str) -> bool:
@@ -88,11 +87,10 @@ def send_email_confirmation(request, account: Account, new_email: str) -> bool:
     now = timezone.now()
     with transaction.atomic():
         # Only the newest link works.
-        Flow.objects.filter(kind=Flow.Kind.EMAIL_CHANGE, account=account, state=Flow.State.LINK_SENT).update(state=Flow.State.DONE)
-        flow = Flow.objects.create(kind=Flow.Kind.EMAIL_CHANGE, state=Flow.State.LINK_SENT, account=account, identifier_key=f"account:{account.pk}",
-                                   target=new_email, expires_at=now + datetime.timedelta(seconds=link_seconds()))
-        token = new_link_token()
-        LinkToken.objects.create(flow=flow, purpose=EMAIL_PURPOSE, digest=token_digest(token), expires_at=flow.expires_at)
+        kernel.supersede(Flow.Kind.EMAIL_CHANGE, account=account)
+        flow = kernel.start(Flow.Kind.EMAIL_CHANGE, Flow.State.LINK_SENT, account=account, identifier_key=f"account:{account.pk}",
+                            target=new_email, expires_at=now + datetime.timedelta(seconds=link_seconds()))
+        token = links.issue(flow, EMAIL_PURPOSE, flow.expires_at)
         link = f"{settings.BASE_URL}/account/email/confirm/{token}/"
         with translation.override(_language(account)):
             enqueue(channel="email", to=new_email, subject=str(_("Confirm your new e-mail for SchoolID")),
@@ -112,9 +110,7 @@ def confirm_email(request, raw_token: str) -> tuple[str, Account | None]:
     not signed in to the account that asked: the link proves the mailbox, the session proves the
     account, and a change asked by one account is never confirmed by whoever else owns the address
     (issue 11 item 1). The link stays unused until both meet."""
-    link = LinkToken.objects.select_related("flow__account__person").filter(
-        digest=token_digest(raw_token), purpose=EMAIL_PURPOSE, used_at__isnull=True, expires_at__gt=timezone.now(), flow__state=Flow.State.LINK_SENT
-    ).first()
+    link = links.usable(raw_token, EMAIL_PURPOSE, flow__state=Flow.State.LINK_SENT)
     if link is None:
         return "invalid", None
     user = getattr(request, "user", None)
@@ -122,11 +118,11 @@ def confirm_email(request, raw_token: str) -> tuple[str, Account | None]:
         record_event("email_change.confirmed", "denied", target=link.flow.account, request=request, detail={"reason": "not_signed_in_as_requester"})
         return "sign_in", None
     with transaction.atomic():
-        if LinkToken.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
+        if not links.spend(link):
             return "invalid", None
         flow, account = link.flow, link.flow.account
-        Flow.objects.filter(pk=flow.pk).update(state=Flow.State.DONE)
-        Person.objects.filter(pk=account.person_id).update(email=flow.target, email_verified=True, email_edited_at=timezone.now())
+        kernel.move(flow, Flow.State.DONE)
+        set_verified_contact(account.person_id, email=flow.target)
         if account.person is not None:  # the page after this shows the new address, not the loaded one
             account.person.email, account.person.email_verified = flow.target, True
         record_event("email_change.confirmed", "success", actor=account, target=account, request=request)
@@ -138,8 +134,8 @@ def start_phone_change(request, account: Account, new_mobile: str) -> bool:
         return False
     now = timezone.now()
     with transaction.atomic():
-        flow = Flow.objects.create(kind=Flow.Kind.PHONE_CHANGE, state=Flow.State.CODE_SENT, account=account, identifier_key=f"account:{account.pk}",
-                                   target=new_mobile, expires_at=now + datetime.timedelta(seconds=CODE_SECONDS))
+        flow = kernel.start(Flow.Kind.PHONE_CHANGE, Flow.State.CODE_SENT, account=account, identifier_key=f"account:{account.pk}",
+                            target=new_mobile, expires_at=now + datetime.timedelta(seconds=CODE_SECONDS))
         code = new_code(flow, PHONE_PURPOSE)
         with translation.override(_language(account)):
             enqueue(channel="sms", to=new_mobile, subject="", body=str(_("SchoolID code to confirm this number: %(code)s. It works for 10 minutes.") % {"code": keep(code)}),
@@ -150,10 +146,7 @@ def start_phone_change(request, account: Account, new_mobile: str) -> bool:
 
 
 def pending_phone(request, account: Account) -> Flow | None:
-    flow_id = request.session.get(PHONE_FLOW_KEY)
-    if not flow_id:
-        return None
-    return Flow.objects.filter(pk=flow_id, kind=Flow.Kind.PHONE_CHANGE, account=account, state=Flow.State.CODE_SENT, expires_at__gt=timezone.now()).first()
+    return kernel.find(Flow.Kind.PHONE_CHANGE, request.session.get(PHONE_FLOW_KEY), states=(Flow.State.CODE_SENT,), account=account)
 
 
 def confirm_phone(request, account: Account, flow: Flow, typed: str) -> str:
@@ -167,8 +160,8 @@ def confirm_phone(request, account: Account, flow: Flow, typed: str) -> str:
         return "throttled" if wait else "invalid"
     attempt_succeeded(account)
     with transaction.atomic():
-        Flow.objects.filter(pk=flow.pk).update(state=Flow.State.DONE)
-        Person.objects.filter(pk=account.person_id).update(mobile=flow.target, mobile_verified=True, mobile_edited_at=timezone.now())
+        kernel.move(flow, Flow.State.DONE)
+        set_verified_contact(account.person_id, mobile=flow.target)
         event = record_event("phone_change.confirmed", "success", actor=account, target=account, request=request)
         person = account.person
         if person and person.email and person.email_verified:

@@ -10,29 +10,28 @@ and the new password need that secret. The starter's session or flow id gains no
 made elsewhere (issue 11 item 1)."""
 from __future__ import annotations
 
-import datetime
 import hmac
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from schoolid.accounts import throttle
 from schoolid.accounts.models import Account
 from schoolid.accounts.selectors import identifier_key, login_identifier_for
-from schoolid.accounts.services import attempt_failed, reserve_attempt, set_password, throttled_answer
+from schoolid.accounts.services import attempt_failed, reserve_attempt, set_password, throttled_answer, unlock
 from schoolid.accounts.user_codes import normalize_user_code
 from schoolid.audit.services import client_ip, record_event
 from schoolid.core.digits import clean_text
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import current_profile
 from schoolid.credentials.generators import new_link_token, token_digest
 from schoolid.directory.phones import InvalidPhone, normalize_phone
-from schoolid.flows import limits
+from schoolid.flows import kernel, limits, links
 from schoolid.flows.activation import link_seconds  # noqa: F401 - used by the views too
-from schoolid.flows.models import Flow, LinkToken
+from schoolid.flows.models import Flow
 from schoolid.flows.sms_signin import CODE_SECONDS, find_by_national_id, new_code, spend_code
-from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue, notify_person
 
 PURPOSE = "recovery"
@@ -93,9 +92,8 @@ def start(request, need: str, identifier: str) -> bool:
         return False
     seconds = link_seconds() if channel == "email" else CODE_SECONDS
     with transaction.atomic():
-        flow = Flow.objects.create(kind=Flow.Kind.RECOVERY, state=Flow.State.LINK_SENT if channel == "email" else Flow.State.CODE_SENT,
-                                   account=account if channel else None, identifier_key=key, need=need,
-                                   expires_at=timezone.now() + datetime.timedelta(seconds=seconds))
+        flow = kernel.start(Flow.Kind.RECOVERY, Flow.State.LINK_SENT if channel == "email" else Flow.State.CODE_SENT,
+                            account=account if channel else None, identifier_key=key, need=need, seconds=seconds)
         request.session[FLOW_SESSION_KEY] = str(flow.pk)
         if channel is None:
             record_event("recovery.requested", "failure", target=account, request=request, detail={"reason": "no_verified_contact" if account else "unknown_identifier"})
@@ -103,8 +101,7 @@ def start(request, need: str, identifier: str) -> bool:
         language = account.preferred_language or current_profile().default_language
         with translation.override(language):
             if channel == "email":
-                token = new_link_token()
-                LinkToken.objects.create(flow=flow, purpose=PURPOSE, digest=token_digest(token), expires_at=flow.expires_at)
+                token = links.issue(flow, PURPOSE, flow.expires_at)
                 link = f"{settings.BASE_URL}/recover/link/{token}/"
                 subject = str(_("Recover your SchoolID account"))
                 body = str(_("Someone asked to recover this SchoolID account. To continue, open this link (it works once, for %(minutes)d minutes):\n%(link)s\n\nIf it was not you, ignore this e-mail: nothing changes.") % {"minutes": seconds // 60, "link": link})
@@ -118,10 +115,7 @@ def start(request, need: str, identifier: str) -> bool:
 
 
 def current_flow(request) -> Flow | None:
-    flow_id = request.session.get(FLOW_SESSION_KEY)
-    if not flow_id:
-        return None
-    return Flow.objects.select_related("account__person").filter(pk=flow_id, kind=Flow.Kind.RECOVERY, expires_at__gt=timezone.now()).exclude(state=Flow.State.DONE).first()
+    return kernel.find(Flow.Kind.RECOVERY, request.session.get(FLOW_SESSION_KEY))
 
 
 def prove_by_code(request, flow: Flow, typed: str) -> tuple[str, int]:
@@ -162,7 +156,7 @@ def _proven(request, flow: Flow, channel: str) -> str:
         state = Flow.State.NEEDS_ANSWER
     binding = new_link_token()
     data = {**flow.data, "binding": token_digest(binding)}
-    Flow.objects.filter(pk=flow.pk).update(state=state, data=data)
+    kernel.move(flow, state, data=data)
     flow.state, flow.data = state, data
     request.session[FLOW_SESSION_KEY] = str(flow.pk)
     request.session[BINDING_SESSION_KEY] = binding
@@ -197,7 +191,7 @@ def answer_question(request, flow: Flow, raw: str) -> tuple[str, int]:
         if reserved and attempt_failed(account, failures, request=request, factor="security_answer"):
             return "locked", 0
         return ("throttled" if wait else "invalid"), wait
-    Flow.objects.filter(pk=flow.pk, state=Flow.State.NEEDS_ANSWER).update(state=Flow.State.PROVEN)
+    kernel.move(flow, Flow.State.PROVEN, only_from=(Flow.State.NEEDS_ANSWER,))
     flow.state = Flow.State.PROVEN
     record_event("recovery.security_answer", "success", target=account, request=request)
     return "ok", 0
@@ -205,10 +199,8 @@ def answer_question(request, flow: Flow, raw: str) -> tuple[str, int]:
 
 def prove_by_link(request, raw_token: str) -> Flow | None:
     """Spend an e-mailed link: the flow becomes this browser's (or API client's), proven, and only its."""
-    link = LinkToken.objects.select_related("flow__account__person").filter(
-        digest=token_digest(raw_token), purpose=PURPOSE, used_at__isnull=True, expires_at__gt=timezone.now(), flow__account__isnull=False
-    ).first()
-    if link is None or LinkToken.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
+    link = links.spend_raw(raw_token, PURPOSE, flow__account__isnull=False)
+    if link is None:
         return None
     flow = link.flow
     _proven(request, flow, "email")
@@ -225,9 +217,8 @@ def complete(request, flow: Flow, new_password: str | None) -> None:
     with transaction.atomic():
         if new_password is not None:
             set_password(account, new_password)
-            Account.objects.filter(pk=account.pk).update(failed_logins=0, throttled_until=None)
-            Account.objects.filter(pk=account.pk, status=Account.Status.LOCKED).update(status=Account.Status.ACTIVE)
-        Flow.objects.filter(pk=flow.pk).update(state=Flow.State.DONE)
+            unlock([account.pk])
+        kernel.move(flow, Flow.State.DONE)
         event = record_event("recovery.completed", "success", actor=account, target=account, request=request, detail={"need": flow.need})
         notify_person(
             account.person,

@@ -31,7 +31,6 @@ from __future__ import annotations
 import datetime
 import hmac
 import re
-import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -45,18 +44,25 @@ from schoolid.accounts.services import create_account, set_password
 from schoolid.audit.services import client_ip, record_event
 from schoolid.core import counters
 from schoolid.core.digits import ascii_digits, clean_text
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import Profile, current_profile
-from schoolid.credentials.generators import new_link_token, token_digest
 from schoolid.directory.models import Person
 from schoolid.directory.national_ids import SCHEMES
-from schoolid.directory.services import PersonInput, RegisterError, build_person, normalize_email, normalize_mobile, normalize_national_id_for_profile
+from schoolid.directory.services import (
+    PersonInput,
+    RegisterError,
+    build_person,
+    normalize_email,
+    normalize_mobile,
+    normalize_national_id_for_profile,
+    set_verified_contact,
+)
 from schoolid.directory.text import search_key
-from schoolid.flows import limits
+from schoolid.flows import codes, kernel, limits, links
 from schoolid.flows.activation import link_seconds
 from schoolid.flows.age_rules import age_on
-from schoolid.flows.models import Flow, LinkToken, OneTimeCode
-from schoolid.flows.sms_signin import CODE_SECONDS, code_mac, spend_code
-from schoolid.core.numerals import keep
+from schoolid.flows.models import Flow, LinkToken
+from schoolid.flows.sms_signin import CODE_SECONDS, spend_code
 from schoolid.notify.services import enqueue
 
 FLOW_SESSION_KEY = "registration_flow"
@@ -132,17 +138,15 @@ def starting_allowed(request) -> bool:
 
 def forget_abandoned() -> int:
     """Registrations left before their end keep no personal data past their expiry (ASVS v5 14.2.7)."""
-    return Flow.objects.filter(kind=Flow.Kind.REGISTRATION, state__in=[Flow.State.STARTED, Flow.State.CODE_SENT],
-                               expires_at__lt=timezone.now()).update(state=Flow.State.DONE, data={})
+    return kernel.close_expired(Flow.Kind.REGISTRATION, [Flow.State.STARTED, Flow.State.CODE_SENT], data={})
 
 
 def start(request, identity: dict) -> Flow:
     """Begin a registration; the browser holds only the flow id, in its session."""
     forget_abandoned()
-    flow = Flow.objects.create(
-        kind=Flow.Kind.REGISTRATION, state=Flow.State.STARTED, identifier_key=identifier_key(identity["national_id"]),
-        data={**identity, "language": translation.get_language() or current_profile().default_language},
-        expires_at=timezone.now() + datetime.timedelta(seconds=FLOW_SECONDS),
+    flow = kernel.start(
+        Flow.Kind.REGISTRATION, Flow.State.STARTED, identifier_key=identifier_key(identity["national_id"]),
+        data={**identity, "language": translation.get_language() or current_profile().default_language}, seconds=FLOW_SECONDS,
     )
     request.session[FLOW_SESSION_KEY] = str(flow.pk)
     record_event("registration.started", "success", request=request, detail={"flow": str(flow.pk)})
@@ -153,18 +157,15 @@ def current_flow(request, *states: str) -> Flow | None:
     flow_id = request.session.get(FLOW_SESSION_KEY)
     if not flow_id:
         return None
-    flows = Flow.objects.filter(pk=flow_id, kind=Flow.Kind.REGISTRATION, expires_at__gt=timezone.now())
+    flows = kernel.live(Flow.Kind.REGISTRATION, pk=flow_id)
     if states:
         flows = flows.filter(state__in=states)
     return flows.first()
 
 
 # --- step 2: contact, each proven by a code ---------------------------------------------------------
-def _new_code(flow: Flow, purpose: str) -> str:
-    """Like sms_signin.new_code, but the code lives 10 minutes even though the flow lives longer."""
-    code = f"{secrets.randbelow(10**6):06d}"
-    OneTimeCode.objects.create(flow=flow, purpose=purpose, code_mac=code_mac(flow, code, purpose), expires_at=timezone.now() + datetime.timedelta(seconds=CODE_SECONDS))
-    return code
+# The code lives 10 minutes even though the flow lives longer.
+_new_code = codes.new_short_code
 
 
 def send_codes(request, flow: Flow, *, email: str, mobile: str, resend: bool = False) -> str:
@@ -191,7 +192,7 @@ def send_codes(request, flow: Flow, *, email: str, mobile: str, resend: bool = F
         return "too_many"
     with transaction.atomic():
         # A new code replaces the old one of the same purpose.
-        OneTimeCode.objects.filter(flow=flow, purpose__in=[EMAIL_CODE, MOBILE_CODE], used_at__isnull=True).update(used_at=timezone.now())
+        codes.void(flow, [EMAIL_CODE, MOBILE_CODE])
         number = flow.codes.count()
         with translation.override(data.get("language") or current_profile().default_language):
             if need_email:
@@ -203,7 +204,7 @@ def send_codes(request, flow: Flow, *, email: str, mobile: str, resend: bool = F
                 code = _new_code(flow, MOBILE_CODE)
                 enqueue(channel="sms", to=mobile, subject="", body=str(_("SchoolID registration code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": keep(code)}),
                         purpose="registration.sms_code", dedupe_key=f"registration:{flow.pk}:sms:{number}")
-        Flow.objects.filter(pk=flow.pk).update(state=Flow.State.CODE_SENT, data=data)
+        kernel.move(flow, Flow.State.CODE_SENT, data=data)
         flow.state, flow.data = Flow.State.CODE_SENT, data
         record_event("registration.codes_sent", "success", request=request, detail={"flow": str(flow.pk), "email": need_email, "mobile": need_mobile, "resend": resend})
     return "sent"
@@ -241,7 +242,7 @@ def verify_codes(request, flow: Flow, *, email_code: str, mobile_code: str) -> t
             record_event("registration.contact_proven", "success", request=request, detail={"flow": str(flow.pk), "channel": "email" if purpose == EMAIL_CODE else "sms"})
         else:
             (expired if _code_expired(flow, purpose) else wrong).append(purpose)
-    Flow.objects.filter(pk=flow.pk).update(data=data)
+    kernel.keep(flow, data=data)
     flow.data = data
     if wrong:
         limits.count(tries_key, FLOW_SECONDS)
@@ -303,8 +304,7 @@ def _tell_owner(person: Person, account: Account | None, flow: Flow, reason: str
 def _send_link(flow: Flow, data: dict, language: str, expires) -> None:
     """The set-password link by e-mail and the "done" SMS, worded alike whether the account was made or
     the registration refused, so the typed contacts cannot tell a known ID from a new one."""
-    token = new_link_token()
-    LinkToken.objects.create(flow_id=flow.pk, purpose=LINK_PURPOSE, digest=token_digest(token), expires_at=expires)
+    token = links.issue(flow, LINK_PURPOSE, expires)
     link = f"{settings.BASE_URL}/register/password/{token}/"
     with translation.override(language or current_profile().default_language):
         enqueue(channel="email", to=data["email"], subject=str(_("Password for SchoolID")),
@@ -344,15 +344,14 @@ def create(request, flow: Flow) -> None:
             account = Account.objects.filter(person=person).first()
             refusal = _takeover_refusal(person, account, data)
             if refusal is None:
-                Person.objects.filter(pk=person.pk).update(email=data["email"], email_verified=True, mobile=data["mobile"], mobile_verified=True,
-                                                           email_edited_at=now, mobile_edited_at=now)
+                set_verified_contact(person.pk, email=data["email"], mobile=data["mobile"])
                 person.refresh_from_db()
         language = data.get("language") or ""
         # Personal data typed into the flow is not kept once the register holds it (or it was refused).
         kept = {"language": language}
         expires = now + datetime.timedelta(seconds=link_seconds())
         if refusal is not None:
-            Flow.objects.filter(pk=flow.pk).update(state=Flow.State.LINK_SENT, data=kept, expires_at=expires)
+            kernel.move(flow, Flow.State.LINK_SENT, data=kept, expires_at=expires)
             record_event("registration.duplicate", "denied", target=account, request=request, detail={"flow": str(flow.pk), "reason": refusal})
             _tell_owner(person, account, flow, refusal)
             # The registrant's mailbox and phone get what a new registration gets (issue 11 item 3):
@@ -365,7 +364,7 @@ def create(request, flow: Flow) -> None:
         if language and not account.preferred_language:
             Account.objects.filter(pk=account.pk).update(preferred_language=language)
             account.preferred_language = language
-        Flow.objects.filter(pk=flow.pk).update(state=Flow.State.LINK_SENT, account=account, data=kept, expires_at=expires)
+        kernel.move(flow, Flow.State.LINK_SENT, account=account, data=kept, expires_at=expires)
         _send_link(flow, data, language, expires)
         record_event("registration.activated" if existing else "registration.created", "success", target=account, request=request, detail={"flow": str(flow.pk)})
         flow.state, flow.account = Flow.State.LINK_SENT, account
@@ -374,16 +373,14 @@ def create(request, flow: Flow) -> None:
 # --- step 4: the password, from the e-mailed link -------------------------------------------------
 def refused_link(raw: str) -> LinkToken | None:
     """The link sent for a registration that was refused (an ID the register knows, see create())."""
-    return LinkToken.objects.filter(digest=token_digest(raw or ""), purpose=LINK_PURPOSE, flow__account__isnull=True,
-                                    used_at__isnull=True, expires_at__gt=timezone.now()).first()
+    return links.usable(raw, LINK_PURPOSE, flow__account__isnull=True)
 
 
 def link_for(raw: str, *, used: bool = False) -> LinkToken | None:
     """The registration link for `raw` if it still works (or, with used=True, once it was used)."""
-    links = LinkToken.objects.select_related("flow__account__person").filter(digest=token_digest(raw or ""), purpose=LINK_PURPOSE, flow__account__isnull=False)
     if used:
-        return links.filter(used_at__isnull=False).first()
-    return links.filter(used_at__isnull=True, expires_at__gt=timezone.now()).first()
+        return links.used(raw, LINK_PURPOSE, flow__account__isnull=False)
+    return links.usable(raw, LINK_PURPOSE, flow__account__isnull=False)
 
 
 def id_matches(request, link: LinkToken, typed: str) -> bool:
@@ -398,7 +395,7 @@ def id_matches(request, link: LinkToken, typed: str) -> bool:
         return True
     record_event("registration.id_check", "failure", target=account, request=request, detail={"flow": str(link.flow_id)})
     if limits.count(f"registration:link_id:{link.pk}", link_seconds()) >= LINK_ID_TRIES:
-        LinkToken.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now())
+        links.spend(link)
     return False
 
 
@@ -410,9 +407,9 @@ def finish(request, link: LinkToken, new_password: str, *, question: str = "", a
 
     account = link.flow.account
     with transaction.atomic():
-        if LinkToken.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
+        if not links.spend(link):
             return None
-        Flow.objects.filter(pk=link.flow_id).update(state=Flow.State.DONE, data={})
+        kernel.move(link.flow, Flow.State.DONE, data={})
         set_password(account, new_password)
         if security_questions.enabled() and question in security_questions.QUESTIONS:
             record = security_questions.SecurityAnswer.objects.filter(account=account).first() or security_questions.SecurityAnswer(account=account)
@@ -437,6 +434,6 @@ def saved_account(request) -> Account | None:
     flow_id = request.session.get(SAVED_SESSION_KEY)
     if not flow_id:
         return None
-    flow = Flow.objects.select_related("account").filter(pk=flow_id, kind=Flow.Kind.REGISTRATION, state=Flow.State.DONE).first()
+    flow = kernel.find(Flow.Kind.REGISTRATION, flow_id, states=(Flow.State.DONE,), expired_ok=True)
     return flow.account if flow else None
 

@@ -9,9 +9,6 @@ account's sign-in throttle, and asking for a new code does not reset that count 
 from __future__ import annotations
 
 import datetime
-import hashlib
-import hmac
-import secrets
 
 from django.conf import settings
 from django.db import transaction
@@ -23,39 +20,16 @@ from schoolid.accounts.models import Account
 from schoolid.accounts.selectors import identifier_key
 from schoolid.accounts.services import attempt_failed, reserve_attempt, throttled_answer
 from schoolid.audit.services import client_ip, record_event
-from schoolid.core.digits import only_digits
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import current_profile
 from schoolid.directory.national_ids import SCHEMES, InvalidNationalId
-from schoolid.flows import limits
-from schoolid.flows.models import Flow, OneTimeCode
-from schoolid.core.numerals import keep
+from schoolid.flows import kernel, limits
+from schoolid.flows.codes import CODE_SECONDS, code_mac, new_code, spend_code  # noqa: F401 - journeys import them from here too
+from schoolid.flows.models import Flow
 from schoolid.notify.services import enqueue
 
 FLOW_SESSION_KEY = "sms_signin_flow"
-CODE_SECONDS = 10 * 60
 PURPOSE = "signin"
-
-
-def code_mac(flow: Flow, code: str, purpose: str = PURPOSE) -> str:
-    """The code bound to its flow and purpose: a sign-in code never works for recovery, or elsewhere."""
-    message = f"{flow.pk}:{purpose}:{code}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
-
-
-def new_code(flow: Flow, purpose: str) -> str:
-    """A 6-digit CSPRNG code for `flow`, valid until the flow expires (≤ 10 minutes)."""
-    code = f"{secrets.randbelow(10**6):06d}"
-    OneTimeCode.objects.create(flow=flow, purpose=purpose, code_mac=code_mac(flow, code, purpose), expires_at=flow.expires_at)
-    return code
-
-
-def spend_code(flow: Flow, typed: str, purpose: str) -> bool:
-    """True, once, when `typed` is the flow's current unexpired code for `purpose`."""
-    code = only_digits(typed)
-    candidate = flow.codes.filter(purpose=purpose, used_at__isnull=True, expires_at__gt=timezone.now()).order_by("-created_at").first()
-    if candidate is None or len(code) != 6 or not hmac.compare_digest(candidate.code_mac, code_mac(flow, code, purpose)):
-        return False
-    return OneTimeCode.objects.filter(pk=candidate.pk, used_at__isnull=True).update(used_at=timezone.now()) == 1
 
 
 def sending_allowed(request, key: str, mobile: str | None) -> bool:
@@ -91,8 +65,8 @@ def start(request, national_id: str) -> bool:
         return False
     now = timezone.now()
     with transaction.atomic():
-        flow = Flow.objects.create(kind=Flow.Kind.SMS_SIGNIN, state=Flow.State.CODE_SENT, account=account if ok_account else None,
-                                   identifier_key=key, expires_at=now + datetime.timedelta(seconds=CODE_SECONDS))
+        flow = kernel.start(Flow.Kind.SMS_SIGNIN, Flow.State.CODE_SENT, account=account if ok_account else None, identifier_key=key,
+                            expires_at=now + datetime.timedelta(seconds=CODE_SECONDS))
         if ok_account:
             code = new_code(flow, PURPOSE)
             from django.utils import translation
@@ -108,10 +82,8 @@ def start(request, national_id: str) -> bool:
 
 
 def current_flow(request) -> Flow | None:
-    flow_id = request.session.get(FLOW_SESSION_KEY)
-    if not flow_id:
-        return None
-    return Flow.objects.select_related("account__person").filter(pk=flow_id, kind=Flow.Kind.SMS_SIGNIN, state=Flow.State.CODE_SENT).first()
+    # The flow may outlive its code: an expired code is refused by spend_code, counted as wrong.
+    return kernel.find(Flow.Kind.SMS_SIGNIN, request.session.get(FLOW_SESSION_KEY), states=(Flow.State.CODE_SENT,), expired_ok=True)
 
 
 def verify(request, flow: Flow, typed: str, complete=None):
@@ -141,6 +113,6 @@ def verify(request, flow: Flow, typed: str, complete=None):
         if attempt_failed(account, failures, request=request, factor="sms_code"):
             return Outcome("locked")
         return Outcome("throttled" if wait else "invalid", retry_after=wait)
-    Flow.objects.filter(pk=flow.pk).update(state=Flow.State.DONE)
+    kernel.move(flow, Flow.State.DONE)
     request.session.pop(FLOW_SESSION_KEY, None)
     return complete(request, account, ["sms"])

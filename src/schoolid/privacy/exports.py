@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy
 from schoolid.accounts.models import Account, Role
 from schoolid.directory.models import Guardianship
 
-
 # fontTools reports every subsetting step at INFO; those lines say nothing to an operator.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 _SCRIPTS = {

@@ -10,11 +10,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from schoolid.accounts.models import Account
-from schoolid.accounts.scope import Action, decide
+from schoolid.accounts.scope import Action, decide, is_young
+from schoolid.accounts.services import refuse
 from schoolid.audit.services import record_event
 from schoolid.console.views import staff_view
 from schoolid.core.profiles import current_profile
-from schoolid.directory.guardianships import is_young
 from schoolid.directory.models import Guardianship
 from schoolid.flows import limits
 from schoolid.privacy import exports, services
@@ -78,8 +78,7 @@ def staff_export(request, user_code):
         raise Http404
     decision = decide(request.user, Action.EDIT_REGISTER, target)
     if not decision:
-        record_event("scope.denied", "denied", actor=request.user, target=target, request=request,
-                     detail={"action": "privacy.export", "reason": decision.reason})
+        refuse(request.user, "privacy.export", target, decision.reason, request=request)
         return _denied(request, _("This person is not in your scope."))
     # Staff hand the file to the family: in the person's language, not the staff member's.
     return _file(request, target.person, target, requester=request.user, channel="staff", language=exports.language_for(target))

@@ -15,18 +15,22 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
+from schoolid.accounts.models import Account, RoleAssignment
 from schoolid.accounts.services import disable_accounts, enable_accounts
 from schoolid.accounts.user_codes import generate_user_codes
 from schoolid.audit.services import record_event
+from schoolid.directory.models import Guardianship, OrgUnit, Person
+from schoolid.provisioning.models import RegisterRecord
 from schoolid.provisioning.oneroster.orgs import parent_deleted, parent_refused
 from schoolid.provisioning.report import Problem, warning
 
-PERSON = "directory_person"
-ACCOUNT = "accounts_account"
-ASSIGN = "accounts_roleassignment"
-LINK = "directory_guardianship"
-ORG = "directory_orgunit"
-RECORD = "provisioning_registerrecord"
+# Table names from the owners' models, never typed: a renamed table cannot be missed here.
+PERSON = Person._meta.db_table
+ACCOUNT = Account._meta.db_table
+ASSIGN = RoleAssignment._meta.db_table
+LINK = Guardianship._meta.db_table
+ORG = OrgUnit._meta.db_table
+RECORD = RegisterRecord._meta.db_table
 
 logger = logging.getLogger("schoolid.provisioning")
 

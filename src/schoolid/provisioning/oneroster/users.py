@@ -23,7 +23,7 @@ from schoolid.core.profiles import current_profile
 from schoolid.directory.national_ids import SCHEMES, InvalidNationalId
 from schoolid.directory.phones import InvalidPhone, normalize_phone
 from schoolid.directory.services import RegisterError, normalize_email
-from schoolid.directory.text import search_key
+from schoolid.directory.text import person_search_name
 from schoolid.provisioning.report import Problem, warning
 
 # OneRoster roles -> SchoolID roles. Roles SchoolID has no use for are counted and skipped.
@@ -82,7 +82,7 @@ def _timestamp(value: str):
         return None
     moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
+        moment = moment.replace(tzinfo=datetime.UTC)
     return moment
 
 
@@ -258,7 +258,7 @@ class UserStaging:
             modified = None
             dropped("dateLastModified", _("This is not a date and time (ISO 8601)."))
         birth = self.scheme.birth_date(nid) if scheme == self.scheme.code else None
-        search = search_key(f"{given} {family} {given_l} {family_l}")[:420]
+        search = person_search_name(given, family, given_l, family_l)
         return (line, sid, scheme, nid, given, family, given_l, family_l, birth, email, mobile,
                 enabled_raw not in _FALSE, deleted, search, digest, self.adapt_ts(modified) if modified else None, _signed(key), agents)
 
@@ -273,7 +273,7 @@ class UserStaging:
         return None
 
     # -- roles.csv, enrollments.csv, demographics.csv ------------------------------------------
-    def stage_in_background(self, roles: bool, enrollments: bool) -> "_Background":
+    def stage_in_background(self, roles: bool, enrollments: bool) -> _Background:
         """Read roles.csv and enrollments.csv in a thread while the database merges people (PostgreSQL:
         the connection waits on the server then, and releases the interpreter); `join()` loads them."""
         background = _Background(self, roles, enrollments)

@@ -14,7 +14,17 @@ from schoolid.directory.models import OrgUnit
 from schoolid.directory.services import RegisterError, normalize_mobile, normalize_national_id_for_profile
 from schoolid.provisioning.models import ScimToken
 from schoolid.provisioning.scim import schemas as S
-from schoolid.provisioning.scim.filters import And, AttrPath, Compare, Not, Or, Present, ValuePath, invalid_filter, parse_filter
+from schoolid.provisioning.scim.filters import (
+    And,
+    AttrPath,
+    Compare,
+    Not,
+    Or,
+    Present,
+    ValuePath,
+    invalid_filter,
+    parse_filter,
+)
 
 KNOWN_SCHEMAS = (S.USER, S.GROUP, S.SCHOOL_USER, S.SCHOOL_GROUP)
 _NOTHING = Q(pk__in=[])
@@ -118,7 +128,7 @@ def _date_q(field: str, op: str, value) -> Q:
     if moment is None or op not in ("eq", "ne", "gt", "ge", "lt", "le"):
         raise invalid_filter("Dates are compared with eq, ne, gt, ge, lt or le and an RFC 3339 date-time")
     if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, datetime.timezone.utc)
+        moment = timezone.make_aware(moment, datetime.UTC)
     lookup = {"eq": "exact", "ne": "exact", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}[op]
     q = Q(**{f"{field}__{lookup}": moment})
     return ~q if op == "ne" else q
@@ -235,7 +245,7 @@ def filter_groups(token: ScimToken, text: str | None) -> QuerySet[OrgUnit]:
 
 # --- representations ----------------------------------------------------------------------------
 def _iso(moment) -> str:
-    return moment.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
 
 
 def user_json(account: Account, roles: list[RoleAssignment], base_url: str) -> dict:

@@ -17,11 +17,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from schoolid.accounts.models import Account, RoleAssignment
-from schoolid.accounts.models import PendingRole
+from schoolid.accounts.models import Account, PendingRole, RoleAssignment
 from schoolid.accounts.scope import extends_power
-from schoolid.accounts.services import (attach_role, create_account, disable_accounts, enable_accounts, end_role,
-                                       withdraw_pending_role)
+from schoolid.accounts.services import (
+    attach_role,
+    create_account,
+    disable_accounts,
+    enable_accounts,
+    end_role,
+    withdraw_pending_role,
+)
 from schoolid.accounts.user_codes import normalize_user_code
 from schoolid.audit.services import record_event
 from schoolid.core.digits import clean_text

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from rich.console import Console
 
-from schoolid.directory.demo.build import build_demo_country
+from schoolid.demo.build import build_demo_country
 from schoolid.directory.models import OrgUnit
 
 IDENTIFIER_NAMES = {"national_id": "national ID", "user_code": "user code", "email": "e-mail", "mobile": "mobile"}
@@ -73,7 +73,7 @@ class Command(BaseCommand):
 
     def _register_source(self, console: Console) -> None:
         """Poland syncs from the school register: the demo writes the register's next state and syncs from it."""
-        from schoolid.directory.demo.register import write_demo_register
+        from schoolid.demo.register import write_demo_register
 
         folder = write_demo_register(Path(settings.VAR_DIR))
         if not os.environ.get("SCHOOLID_SYNC_SOURCE"):

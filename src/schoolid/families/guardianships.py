@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from schoolid.accounts.models import Account, Role, RoleAssignment
-from schoolid.accounts.scope import Action
+from schoolid.accounts.scope import Action, is_young
 from schoolid.accounts.services import assign_role, authorize
 from schoolid.audit.services import record_event
 from schoolid.directory.models import Guardianship
@@ -79,14 +79,6 @@ def end(actor: Account, link: Guardianship, *, request=None) -> None:
     authorize(actor, Action.EDIT_REGISTER, student, request=request)
     Guardianship.objects.filter(pk=link.pk, status__in=["proposed", "confirmed"]).update(status=Guardianship.Status.ENDED, decided_at=timezone.now())
     record_event("guardianship.ended", "success", actor=actor, target=student, request=request, detail={"link": link.pk})
-
-
-def is_young(person, profile) -> bool:
-    if person.birth_date is None:
-        return False
-    today = timezone.localdate()
-    age = today.year - person.birth_date.year - ((today.month, today.day) < (person.birth_date.month, person.birth_date.day))
-    return age < profile.age_threshold
 
 
 def children_of(guardian: Account):

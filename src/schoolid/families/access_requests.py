@@ -11,11 +11,17 @@ from django.utils.translation import gettext_lazy as _
 
 from schoolid.accounts.models import Account, Role
 from schoolid.accounts.scope import RULES, Action, places_of
+from schoolid.accounts.services import refuse
 from schoolid.audit.services import record_event
 from schoolid.core.profiles import current_profile
-from schoolid.credentials.generators import new_link_token, token_digest
 from schoolid.directory.models import AccessRequest, OrgUnit, Person
-from schoolid.directory.services import RegisterError, normalize_email, normalize_mobile, normalize_national_id_for_profile
+from schoolid.directory.services import (
+    RegisterError,
+    normalize_email,
+    normalize_mobile,
+    normalize_national_id_for_profile,
+    offer_email,
+)
 from schoolid.notify.services import enqueue
 
 
@@ -77,14 +83,15 @@ def _tell(item: AccessRequest, subject, text) -> None:
 
 def _check_reviewer(actor: Account, item: AccessRequest, request) -> None:
     if not any(item.school.path.startswith(path) for path in school_units_for(actor)):
-        record_event("scope.denied", "denied", actor=actor, request=request, org_unit=item.school, detail={"action": "access_request.review", "reason": "outside_scope"})
+        refuse(actor, "access_request.review", None, "outside_scope", request=request, org_unit=item.school)
         raise PermissionError("outside scope")
 
 
 def approve(actor: Account, item: AccessRequest, *, request=None) -> None:
     """Match to the register by national ID; the requester gets the activation link."""
-    from schoolid.flows.activation import PURPOSE, link_seconds
-    from schoolid.flows.models import Flow, LinkToken
+    from schoolid.flows import kernel, links
+    from schoolid.flows.activation import PURPOSE
+    from schoolid.flows.models import Flow
 
     _check_reviewer(actor, item, request)
     person = Person.objects.filter(national_id_scheme=item.national_id_scheme, national_id=item.national_id).first()
@@ -119,12 +126,11 @@ def approve(actor: Account, item: AccessRequest, *, request=None) -> None:
                          detail={"request": item.pk, "activation_link": False, "reason": refusal})
             return
         if item.email and not person.email:
-            Person.objects.filter(pk=person.pk).update(email=item.email, email_verified=False)
+            offer_email(person.pk, item.email)
         now = timezone.now()
-        flow = Flow.objects.create(kind=Flow.Kind.ACTIVATION, state=Flow.State.LINK_SENT, account=account, identifier_key=f"access_request:{item.pk}",
-                                   expires_at=now + datetime.timedelta(seconds=link_seconds()))
-        token = new_link_token()
-        LinkToken.objects.create(flow=flow, purpose=PURPOSE, digest=token_digest(token), expires_at=flow.expires_at)
+        flow = kernel.start(Flow.Kind.ACTIVATION, Flow.State.LINK_SENT, account=account, identifier_key=f"access_request:{item.pk}",
+                            expires_at=now + datetime.timedelta(seconds=links.link_seconds()))
+        token = links.issue(flow, PURPOSE, flow.expires_at)
         link = f"{settings.BASE_URL}/activate/{token}/"
         _tell(item, _("Your school approved your SchoolID request"),
               _("Your school approved your request. Set your password here (the link works once, for a limited time): %(link)s") % {"link": link})

@@ -87,9 +87,9 @@ def test_commands_use_the_demo_country_and_links_follow_the_served_address(setti
 def test_polish_demo_has_a_register_source_that_changes_between_runs(settings, capsys, monkeypatch):
     """`make demo COUNTRY=pl`: Sync now works out of the box, shows new and changed pupils, and the
     one refused row (a wrong PESEL check digit)."""
-    from schoolid.provisioning.services import run_sync
-
     import shutil
+
+    from schoolid.provisioning.services import run_sync
 
     monkeypatch.delenv("SCHOOLID_SYNC_SOURCE", raising=False)
     shutil.rmtree(Path(settings.VAR_DIR) / "demo-register", ignore_errors=True)  # left by an earlier demo test

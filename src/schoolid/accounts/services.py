@@ -346,10 +346,9 @@ def change_password(request, account: Account, current: str, new: str, *, end_ot
 def erase_account(account: Account) -> None:
     """An erased person's account: disabled, no usable password, every session ended, no language or
     security answer kept. Its roles are history (they ended when the person left) and stay."""
-    from schoolid.accounts.security_questions import SecurityAnswer
-
     from schoolid.accounts import sessions
     from schoolid.accounts.models import PendingRole, SignedInSession
+    from schoolid.accounts.security_questions import SecurityAnswer
 
     SecurityAnswer.objects.filter(account=account).delete()
     for row in SignedInSession.objects.filter(account=account, ended_at__isnull=True):

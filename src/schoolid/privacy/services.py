@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from schoolid.accounts.models import Account
 from schoolid.accounts import services as accounts
+from schoolid.accounts.models import Account
 from schoolid.accounts.services import erase_account
 from schoolid.audit import services as audit
 from schoolid.audit.services import record_event

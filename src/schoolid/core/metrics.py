@@ -74,22 +74,21 @@ class _DatabaseCollector:
     """Outbox and import figures, read at scrape time."""
 
     def collect(self):
-        from django.db.models import Count, Min
         from django.utils import timezone
 
-        from schoolid.notify.models import OutboxMessage
-        from schoolid.provisioning.models import ImportRun
+        from schoolid.notify import selectors as outbox
+        from schoolid.provisioning import selectors as provisioning
 
-        outbox = GaugeMetricFamily("schoolid_outbox_messages", "Outbox messages by status.", labels=["status"])
-        for row in OutboxMessage.objects.values("status").annotate(n=Count("pk")).order_by():
-            outbox.add_metric([row["status"]], row["n"])
-        yield outbox
-        oldest = OutboxMessage.objects.filter(status__in=("queued", "sending")).aggregate(at=Min("created_at"))["at"]
+        messages = GaugeMetricFamily("schoolid_outbox_messages", "Outbox messages by status.", labels=["status"])
+        for status, count in outbox.outbox_counts().items():
+            messages.add_metric([status], count)
+        yield messages
+        oldest = outbox.oldest_waiting_at()
         yield GaugeMetricFamily("schoolid_outbox_oldest_waiting_seconds", "Age of the oldest message not yet sent (0: none waits).",
                                 value=(timezone.now() - oldest).total_seconds() if oldest else 0.0)
         runs = GaugeMetricFamily("schoolid_import_runs", "Register import and sync runs by status.", labels=["status"])
-        for row in ImportRun.objects.values("status").annotate(n=Count("pk")).order_by():
-            runs.add_metric([row["status"]], row["n"])
+        for status, count in provisioning.run_counts().items():
+            runs.add_metric([status], count)
         yield runs
 
 

@@ -250,11 +250,14 @@ def test_empty_class_and_long_texts_fit():
 
 
 def test_thousand_slips_render_fast():
+    """The 1,000-slip budget in CPU time of this thread, not wall-clock time: on a busy 2-core machine
+    the wall clock measures the other processes (issue 17: no test that depends on the machine's load).
+    benchmarks/issue.py prints the wall-clock figure."""
     data = make_slips("en", 1000)
     render_slips(data[:10], "en")  # fonts parsed once per process
-    start = time.perf_counter()
+    start = time.thread_time()
     pdf = render_slips(data, "en")
-    elapsed = time.perf_counter() - start
-    print(f"\n1000 slips (en) rendered in {elapsed:.3f} s, {len(pdf) / 1e6:.2f} MB, {page_count(pdf)} pages")
+    elapsed = time.thread_time() - start
+    print(f"\n1000 slips (en) rendered in {elapsed:.3f} s of CPU, {len(pdf) / 1e6:.2f} MB, {page_count(pdf)} pages")
     assert page_count(pdf) == 100
     assert elapsed < 3.0

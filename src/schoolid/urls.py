@@ -22,7 +22,8 @@ admin.site.has_permission = _operator_with_second_factor
 urlpatterns = [
     path("", include("schoolid.flows.urls")),
     path("", include("schoolid.families.urls")),
-    path("", include("schoolid.privacy.urls")),  # /account/export/, a child's and a person's export
+    path("", include("schoolid.privacy.urls")),
+    path("", include("schoolid.provider.urls")),  # /.well-known/openid-configuration, /oidc/…, /account/apps/  # /account/export/, a child's and a person's export
     path("console/", include("schoolid.console.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # Operators sign in through the same throttled, audited page as everyone else.

@@ -369,12 +369,25 @@ def end_session_of(request, account, reason: str = "signout") -> int:
 
 
 def sweep_sessions() -> int:
-    """Sessions whose account was disabled or signed out everywhere (password change, reset): logged out."""
+    """Sessions whose account was disabled or signed out everywhere (password change, reset) are
+    logged out; so are a pupil's sessions with a client a guardian approved once that link ended."""
     from django.db.models import F, Q
+
+    from schoolid.directory.models import Guardianship
 
     stale = ProviderSession.objects.filter(ended_at__isnull=True).filter(
         Q(account__status="disabled") | ~Q(epoch=F("account__session_epoch"))).select_related("account")
-    return end_provider_sessions(list(stale[:1000]), reason="account_changed")
+    queued = end_provider_sessions(list(stale[:1000]), reason="account_changed")
+    linked = Guardianship.objects.filter(status=Guardianship.Status.CONFIRMED)
+    orphaned = Consent.objects.filter(withdrawn_at__isnull=True, approved_by__isnull=False).select_related("account", "client", "approved_by")
+    for consent in orphaned[:1000]:
+        if linked.filter(guardian_id=consent.approved_by.person_id, student_id=consent.account.person_id).exists():
+            continue
+        with transaction.atomic():
+            withdraw_consent(consent.account, consent.client)
+            sessions = ProviderSession.objects.filter(account=consent.account, ended_at__isnull=True, clients=consent.client)
+            queued += end_provider_sessions(list(sessions), reason="guardian_link_ended")
+    return queued
 
 
 def schedule_logout(delivery_id) -> None:
@@ -421,8 +434,8 @@ def deliver_logout(delivery_id) -> str:
 
 
 def deliver_due_logouts(limit: int = 500) -> dict[str, int]:
-    now = timezone.now()
     sweep_sessions()
+    now = timezone.now()
     LogoutDelivery.objects.filter(status=LogoutDelivery.Status.SENDING, next_attempt_at__lte=now).update(status=LogoutDelivery.Status.QUEUED)
     counts: dict[str, int] = {}
     for pk in LogoutDelivery.objects.filter(status=LogoutDelivery.Status.QUEUED, next_attempt_at__lte=now).values_list("pk", flat=True)[:limit]:

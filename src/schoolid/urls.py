@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from schoolid.api import api
+from schoolid.demo import views as demo_views
 from schoolid.flows import views as flow_views
 from schoolid.flows.login import passed_second_factor
 from schoolid.notify.views import dev_outbox
@@ -33,4 +34,8 @@ urlpatterns = [
     path("api/", api.urls),
     path("scim/v2/", include("schoolid.provisioning.scim.urls")),
     path("dev/outbox", dev_outbox, name="dev-outbox"),
+    # Demo only (embedded, loopback): a sample application signing in with SchoolID's OpenID Provider.
+    path("dev/app/", demo_views.app, name="dev-app"),
+    path("dev/app/start", demo_views.start, name="dev-app-start"),
+    path("dev/app/callback", demo_views.callback, name="dev-app-callback"),
 ]

@@ -285,3 +285,21 @@ def test_issuer_with_a_path_serves_discovery_under_it(settings):
 def test_signing_key_is_sealed_at_rest():
     key = keys.active_key()
     assert "PRIVATE KEY" not in key.private_sealed and key.kid == key.public_jwk["kid"]
+
+
+def test_a_decision_posted_with_the_authorization_request_grants_nothing(tree):
+    """The authorization endpoint takes POSTs without a CSRF token (OIDC Core §3.1.2.1), so a consent
+    decision is honoured only on the flow's own page, which checks it."""
+    pupil = _person(tree)
+    client, _ = services.create_client("Third", redirect_uris=[REDIRECT])
+    b = _signed_in(pupil)
+    params = {"client_id": client.client_id, "redirect_uri": REDIRECT, "response_type": "code", "scope": "openid profile", "state": "st",
+              "code_challenge": CHALLENGE, "code_challenge_method": "S256", "decision": "allow"}
+    response = b.post("/oidc/authorize", params)
+    assert response.status_code == 200 and "oidc-allow" in response.content.decode()
+    assert not Consent.objects.exists()
+    csrf_browser = Browser(enforce_csrf_checks=True)
+    csrf_browser.cookies = b.cookies
+    flow = response.content.decode().split('action="/oidc/authorize/')[1].split('"')[0]
+    assert csrf_browser.post("/oidc/authorize/" + flow, {"decision": "allow"}).status_code == 403
+    assert not Consent.objects.exists()

@@ -159,7 +159,7 @@ def authorize(request):
         return answer
     flow = kernel.start(K.AUTHORIZATION, S.STARTED, identifier_key=f"client:{data['client_id']}", seconds=FLOW_SECONDS, data=data)
     request.session[FLOWS_KEY] = (request.session.get(FLOWS_KEY, []) + [str(flow.pk)])[-10:]
-    return _proceed(request, flow)
+    return _proceed(request, flow, decision=None)  # a decision never comes with the request itself (no CSRF check here)
 
 
 def _own_flow(request, flow_id) -> Flow | None:
@@ -174,7 +174,7 @@ def resume(request, flow_id):
     flow = _own_flow(request, flow_id)
     if flow is None:
         return _error_page(request, _("This sign-in request has expired. Go back to the application and try again."))
-    return _proceed(request, flow)
+    return _proceed(request, flow, decision=request.POST.get("decision") if request.method == "POST" else None)
 
 
 def _signin_again(request, flow: Flow) -> HttpResponse:
@@ -206,7 +206,7 @@ def _needs_signin(request, data: dict) -> bool:
     return bool(hint) and hint != user.user_code.upper()
 
 
-def _proceed(request, flow: Flow) -> HttpResponse:
+def _proceed(request, flow: Flow, decision: str | None) -> HttpResponse:
     data = flow.data
     client = Client.objects.filter(client_id=data["client_id"], disabled_at__isnull=True).first()
     if client is None:
@@ -240,8 +240,8 @@ def _proceed(request, flow: Flow) -> HttpResponse:
                         expires_at=flow.created_at + datetime.timedelta(seconds=GUARDIAN_WAIT_SECONDS))
             services.record_refusal(request, client, account, "awaiting_guardian")
             return _no_store(render(request, "provider/ask_parent.html", {"client": client, "flow": flow}))
-        if request.method == "POST" and request.POST.get("decision") in ("allow", "deny"):
-            if request.POST["decision"] == "deny":
+        if decision in ("allow", "deny"):
+            if decision == "deny":
                 services.record_refusal(request, client, account, "consent_denied")
                 kernel.move(flow, S.DONE)
                 return _error_redirect(data, "access_denied", "the person refused")

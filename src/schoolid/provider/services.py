@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import time
@@ -178,16 +179,17 @@ def _pkce_ok(verifier: str, challenge: str) -> bool:
 
 
 def _issue_tokens(client: Client, account, *, scope: str, family, family_expires_at, sid: str, auth_time: int, amr: list,
-                  refresh: bool) -> dict:
+                  refresh: bool, account_id: int | None = None) -> dict:
     now = timezone.now()
+    account_id = account_id or account.pk
     access = secrets.token_urlsafe(32)
-    rows = [Token(digest=digest(access), kind=Token.Kind.ACCESS, client=client, account=account, scope=scope, family=family,
+    rows = [Token(digest=digest(access), kind=Token.Kind.ACCESS, client=client, account_id=account_id, scope=scope, family=family,
                   family_expires_at=family_expires_at, sid=sid, auth_time=auth_time, amr=amr,
                   expires_at=now + datetime.timedelta(seconds=ACCESS_SECONDS))]
     answer = {"access_token": access, "token_type": "Bearer", "expires_in": ACCESS_SECONDS, "scope": scope}
     if refresh:
         raw = secrets.token_urlsafe(32)
-        rows.append(Token(digest=digest(raw), kind=Token.Kind.REFRESH, client=client, account=account, scope=scope, family=family,
+        rows.append(Token(digest=digest(raw), kind=Token.Kind.REFRESH, client=client, account_id=account_id, scope=scope, family=family,
                           family_expires_at=family_expires_at, sid=sid, auth_time=auth_time, amr=amr,
                           expires_at=min(family_expires_at, now + datetime.timedelta(seconds=REFRESH_SECONDS))))
         answer["refresh_token"] = raw
@@ -249,8 +251,57 @@ def redeem_code(client: Client, raw_code: str, redirect_uri: str, verifier: str,
     return answer
 
 
+_SPEND_SQL = None
+
+
+def _spend_refresh(client: Client, token_digest: str, now):
+    """The hot path of a refresh grant in one statement: spend a live refresh token of this client whose
+    account may still sign in, returning what the new tokens need. None: anything else (the slow path
+    below then finds out what, and answers reuse)."""
+    global _SPEND_SQL
+    from django.db import connection
+
+    if _SPEND_SQL is None:
+        t, a = Token._meta.db_table, Token._meta.get_field("account").related_model._meta.db_table
+        _SPEND_SQL = (f"UPDATE {t} SET used_at = %s WHERE digest = %s AND kind = 'refresh' AND client_id = %s AND used_at IS NULL "
+                      f"AND revoked_at IS NULL AND expires_at > %s AND family_expires_at > %s "
+                      f"AND account_id IN (SELECT id FROM {a} WHERE status IN ('active', 'locked')) "
+                      f"RETURNING account_id, (SELECT user_code FROM {a} WHERE {a}.id = {t}.account_id), scope, family, "
+                      f"family_expires_at, sid, auth_time, amr")
+    with connection.cursor() as cursor:
+        cursor.execute(_SPEND_SQL, [now, token_digest, client.pk, now, now])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    account_id, user_code, scope, family, family_expires_at, sid, auth_time, amr = row
+    if isinstance(family_expires_at, str):  # SQLite hands back text
+        from django.utils.dateparse import parse_datetime
+
+        family_expires_at = parse_datetime(family_expires_at)
+        if timezone.is_naive(family_expires_at):
+            family_expires_at = timezone.make_aware(family_expires_at, datetime.timezone.utc)
+    return {"account_id": account_id, "label": _Label(account_id, user_code), "scope": scope, "family": uuid.UUID(str(family)),
+            "family_expires_at": family_expires_at, "sid": sid, "auth_time": auth_time,
+            "amr": json.loads(amr) if isinstance(amr, str) else amr}
+
+
+@dataclass
+class _Label:
+    """An account as the audit log names it, without loading the row."""
+    pk: int
+    audit_label: str
+
+
 def refresh(client: Client, raw: str, scope: str | None = None, *, request=None) -> dict:
     now = timezone.now()
+    spent = _spend_refresh(client, digest(raw), now) if not scope else None
+    if spent is not None:
+        answer = _issue_tokens(client, None, account_id=spent["account_id"], scope=spent["scope"], family=spent["family"],
+                               family_expires_at=spent["family_expires_at"], sid=spent["sid"], auth_time=spent["auth_time"],
+                               amr=spent["amr"], refresh=True)
+        record_event("oidc.token", "success", actor=f"client:{client.name}", target=spent["label"], request=request,
+                     detail={"client": client.client_id, "grant": "refresh_token"})
+        return answer
     token = Token.objects.select_related("account").filter(digest=digest(raw), kind=Token.Kind.REFRESH).first()
     if token is None or token.client_id != client.pk:
         raise GrantError("invalid_grant", "unknown refresh token")

@@ -185,7 +185,7 @@ def main() -> None:
     server = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-m", "schoolid.cli", "serve", "--port", str(args.port), "--workers", "1",
                                "--threads", str(args.threads)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        for _ in range(100):
+        for _ in range(600):  # a loaded machine starts the server slowly
             try:
                 http.client.HTTPConnection("127.0.0.1", args.port, timeout=1).request("GET", "/api/v1/health")
                 break

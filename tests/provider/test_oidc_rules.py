@@ -303,3 +303,12 @@ def test_a_decision_posted_with_the_authorization_request_grants_nothing(tree):
     flow = response.content.decode().split('action="/oidc/authorize/')[1].split('"')[0]
     assert csrf_browser.post("/oidc/authorize/" + flow, {"decision": "allow"}).status_code == 403
     assert not Consent.objects.exists()
+
+
+def test_operators_see_clients_in_admin_without_secrets(tree):
+    operator = _person(tree, "ministry_admin", tree["ministry"], years=40)
+    client, secret = services.create_client("Moodle", redirect_uris=[REDIRECT])
+    b = _signed_in(operator, amr=("pwd", "totp"))
+    page = b.get(f"/admin/provider/client/{client.pk}/change/")
+    assert page.status_code == 200 and client.client_id in page.content.decode() and secret not in page.content.decode()
+    assert client.secret_hash not in page.content.decode()

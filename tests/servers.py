@@ -23,7 +23,8 @@ def serving(env: dict, *args: str, stderr=subprocess.DEVNULL):
                               stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         body = None
-        for _ in range(100):
+        deadline = time.monotonic() + 60  # a busy 2-core machine starts two workers in well over 10 s
+        while time.monotonic() < deadline and server.poll() is None:
             try:
                 body = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).read())
                 break

@@ -5,7 +5,15 @@ from django.core.cache import caches
 from django.db import connection
 from ninja import NinjaAPI, Schema, Status
 
-api = NinjaAPI(
+from schoolid.core import problems
+
+
+class SchoolIdAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        return problems.document_errors(super().get_openapi_schema(*args, **kwargs))
+
+
+api = SchoolIdAPI(
     title="SchoolID API",
     version="1",
     description="Identity and account service for a national school portal.",
@@ -13,6 +21,7 @@ api = NinjaAPI(
     docs_url="/docs",
     urls_namespace="api",
 )
+problems.install(api)
 
 
 def _add_routers() -> None:
@@ -59,12 +68,24 @@ def _check_cache() -> ComponentStatus:
         return ComponentStatus(ok=False, backend=backend, latency_ms=round((time.perf_counter() - start) * 1000, 2), error=type(exc).__name__)
 
 
-@api.get("/v1/health", response={200: HealthOut, 503: HealthOut}, tags=["health"], summary="Status of the database and the cache")
-def health(request):
+def _status_of_dependencies() -> Status:
     database, cache_status = _check_database(), _check_cache()
     ok = database.ok and cache_status.ok
     body = HealthOut(status="ok" if ok else "degraded", database=database, cache=cache_status)
     return Status(200 if ok else 503, body)
+
+
+@api.get("/v1/health", response={200: HealthOut, 503: HealthOut}, tags=["health"], summary="Status of the database and the cache")
+def health(request):
+    return _status_of_dependencies()
+
+
+@api.get("/v1/ready", response={200: HealthOut, 503: HealthOut}, tags=["health"],
+         summary="Readiness: 503 while the database or the configured cache is unreachable")
+def ready(request):
+    """For a load balancer or an orchestrator: send no traffic to an instance that answers 503 here.
+    Each check is one round trip; a dead port fails at once, a hung one within the driver's timeout."""
+    return _status_of_dependencies()
 
 
 _add_routers()

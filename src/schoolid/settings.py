@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "schoolid.core.metrics.MetricsMiddleware",
+    "schoolid.core.middleware.UnavailableMiddleware",
     "schoolid.core.middleware.RequestIdMiddleware",
     "schoolid.core.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -99,6 +101,7 @@ MIDDLEWARE = [
     "schoolid.accounts.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "schoolid.core.middleware.LocalDigitsMiddleware",
 ]
 
 ROOT_URLCONF = "schoolid.urls"
@@ -116,6 +119,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "schoolid.core.context_processors.schoolid",
             ],
+            # |digits, |ldate and |ldatetime in every template (core/numerals.py).
+            "builtins": ["schoolid.core.templatetags.numerals"],
         },
     },
 ]
@@ -124,6 +129,9 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("SCHOOLID_DB_CONN_MAX_AGE", 60))}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # A database host that does not answer fails a request (and /api/v1/ready) within this, never hangs it.
+        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("SCHOOLID_DB_CONNECT_TIMEOUT", 5)
     if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("SCHOOLID_DB_SERVER_SIDE_BINDING", True):
         # Parameters travel apart from the SQL text (psycopg's server-side binding) instead of being
         # quoted into it in Python: about 70 µs less CPU per query with parameters (sign-in runs
@@ -151,7 +159,10 @@ if PRODUCTION and not REDIS_URL:
     # database either way (core/counters.py).
     raise ImproperlyConfigured("REDIS_URL is required when SCHOOLID_MODE=production: a cache shared by every worker and host")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "schoolid.core.cache.SchoolRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "schoolid"}}
+    CACHES = {"default": {"BACKEND": "schoolid.core.cache.SchoolRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "schoolid",
+                          # A Redis that does not answer is an error within seconds, not a request that hangs.
+                          "OPTIONS": {"socket_connect_timeout": env_int("SCHOOLID_REDIS_CONNECT_TIMEOUT", 2),
+                                      "socket_timeout": env_int("SCHOOLID_REDIS_TIMEOUT", 5)}}}
     # Sessions live in Redis with the other shared state: a sign-in writes no session row to the
     # database, and every app host sees every session.
     SESSION_ENGINE = os.environ.get("SCHOOLID_SESSION_ENGINE", "schoolid.accounts.session_cache")
@@ -246,11 +257,24 @@ SCHOOLID_DEV_OUTBOX = env_bool("SCHOOLID_DEV_OUTBOX", not PRODUCTION)
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_TASK_ALWAYS_EAGER = env_bool("SCHOOLID_EAGER_JOBS", not PRODUCTION)
 CELERY_TASK_IGNORE_RESULT = True
+# In-process jobs deliver e-mail and SMS on a background thread, after the answer (see notify.services).
+DELIVER_AFTER_RESPONSE = env_bool("SCHOOLID_DELIVER_AFTER_RESPONSE", True)
+# Starting a self-service flow (SMS sign-in, recovery, activation, registration codes) answers no
+# sooner than this, so a known identifier's extra work (a code, a link, a message) does not show in
+# the time taken (ASVS v5 6.3.8; FP-CS). 0 turns it off.
+FLOW_ANSWER_SECONDS = max(0.0, float(os.environ.get("SCHOOLID_FLOW_ANSWER_SECONDS", "") or 0.25))
 CELERY_BEAT_SCHEDULE = {"deliver-due-outbox": {"task": "schoolid.notify.deliver_due", "schedule": 60.0}}
+
+# --- Operations ----------------------------------------------------------------------------
+# /metrics answers only these client addresses or networks (REMOTE_ADDR; behind a proxy, the proxy
+# must refuse /metrics from outside: deploy/nginx.conf does).
+SCHOOLID_METRICS_ALLOWED = [a.strip() for a in os.environ.get("SCHOOLID_METRICS_ALLOWED", "127.0.0.1,::1").split(",") if a.strip()]
 
 # --- Provisioning from the school register (OneRoster CSV) -----------------------------------
 # The data set `schoolid sync` and the periodic sync read: a folder or a zip file the register drops.
 SCHOOLID_SYNC_SOURCE = os.environ.get("SCHOOLID_SYNC_SOURCE", "")
+if not SCHOOLID_SYNC_SOURCE and not PRODUCTION and PROFILE_CODE == "pl" and (VAR_DIR / "demo-register" / "manifest.csv").exists():
+    SCHOOLID_SYNC_SOURCE = str(VAR_DIR / "demo-register")  # the Polish demo's register (demo/register.py)
 SCHOOLID_SYNC_INTERVAL_MINUTES = env_int("SCHOOLID_SYNC_INTERVAL_MINUTES", 60)
 # A person missing from a bulk file keeps their roles this long, then loses them; the account is
 # disabled after the second period (both counted from the first import that missed them).
@@ -264,6 +288,9 @@ SCHOOLID_IMPORT_MAX_BYTES = env_int("SCHOOLID_IMPORT_MAX_BYTES", 4 * 1024**3)
 # session_replication_role, else the import simply runs them).
 SCHOOLID_IMPORT_SKIP_ROW_TRIGGERS = env_bool("SCHOOLID_IMPORT_SKIP_ROW_TRIGGERS", True)
 SCHOOLID_SYNC_LOCK_SECONDS = env_int("SCHOOLID_SYNC_LOCK_SECONDS", 2 * 3600)
+# The unit (by code) under which OneRoster orgs without a parent are placed; default: the country's
+# one top-level unit (made, as "ROOT", when the register has none).
+SCHOOLID_ONEROSTER_ROOT = os.environ.get("SCHOOLID_ONEROSTER_ROOT", "").strip()
 SCHOOLID_IMPORT_MAX_STORED_PROBLEMS = env_int("SCHOOLID_IMPORT_MAX_STORED_PROBLEMS", 100000)
 SCHOOLID_REPORT_DIR = Path(os.environ.get("SCHOOLID_REPORT_DIR", VAR_DIR / "reports"))
 if PRODUCTION and SCHOOLID_SYNC_SOURCE:
@@ -280,6 +307,8 @@ LANGUAGES = [
 ]
 LANGUAGE_CODE = SCHOOLID_PROFILE.default_language
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Date formats where the country's own forms differ from Django's (before Django's own).
+FORMAT_MODULE_PATH = ["schoolid.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = SCHOOLID_PROFILE.time_zone
@@ -319,6 +348,7 @@ INSTALLED_APPS += ["schoolid.privacy"]  # noqa: F405 - the top floor: reads ever
 # and of their audit pseudonym. Default: derived from the secret key. Changing it forgets who was erased.
 SCHOOLID_PRIVACY_KEY = os.environ.get("SCHOOLID_PRIVACY_KEY", "")
 SCHOOLID_PRIVACY_BATCH_SIZE = env_int("SCHOOLID_PRIVACY_BATCH_SIZE", 1000)
+SCHOOLID_EXPORTS_PER_HOUR = env_int("SCHOOLID_EXPORTS_PER_HOUR", 10)  # subject access downloads per requester
 SCHOOLID_RETENTION_INTERVAL_HOURS = env_int("SCHOOLID_RETENTION_INTERVAL_HOURS", 24)
 # Later categories of the subject access export: {"name": "app.module.function(person, account)"}.
 SCHOOLID_SUBJECT_ACCESS_SECTIONS: dict[str, str] = {}

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from schoolid.api import api
+from schoolid.core.metrics import metrics_view
 from schoolid.demo import views as demo_views
 from schoolid.flows import views as flow_views
 from schoolid.flows.login import passed_second_factor
@@ -38,4 +39,9 @@ urlpatterns = [
     path("dev/app/", demo_views.app, name="dev-app"),
     path("dev/app/start", demo_views.start, name="dev-app-start"),
     path("dev/app/callback", demo_views.callback, name="dev-app-callback"),
+    path("metrics", metrics_view, name="metrics"),
 ]
+
+handler400 = "schoolid.core.problems.handler400"
+handler404 = "schoolid.core.problems.handler404"
+handler500 = "schoolid.core.problems.handler500"

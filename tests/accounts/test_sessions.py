@@ -79,3 +79,22 @@ def test_signing_out_ends_the_row(parent):
     client = signed_in(parent, FIREFOX, "192.0.2.10")
     client.post("/signout/")
     assert SignedInSession.objects.get(account=parent).ended_at is not None
+
+
+def test_sessions_over_the_api(parent):
+    """ASVS v5 7.5.2 for the mobile apps: list, end one, end all others; the token in use stays valid."""
+    from schoolid.flows.tokens import issue_token
+
+    browser = signed_in(parent, FIREFOX, "192.0.2.10")
+    token = issue_token(None, parent, ["pwd"]).token
+    other_token = issue_token(None, parent, ["pwd"]).token
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    listed = Client().get("/api/v1/flows/settings/sessions", **auth).json()
+    assert len(listed) == 3 and sum(s["current"] for s in listed) == 1
+    browser_row = SignedInSession.objects.get(user_agent=FIREFOX)
+    assert Client().delete(f"/api/v1/flows/settings/sessions/{browser_row.pk}", **auth).status_code == 204
+    assert browser.get("/account/")["Location"].startswith("/signin/")
+    assert Client().post("/api/v1/flows/settings/sessions/end-others", **auth).status_code == 200
+    assert Client().get("/api/v1/flows/session", HTTP_AUTHORIZATION=f"Bearer {other_token}").status_code == 401
+    assert Client().get("/api/v1/flows/session", **auth).status_code == 200
+    assert [s["current"] for s in Client().get("/api/v1/flows/settings/sessions", **auth).json()] == [True]

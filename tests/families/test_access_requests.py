@@ -137,3 +137,19 @@ def test_approving_cannot_reset_an_account_in_use(school, smtp):
     item.refresh_from_db()
     assert item.status == "pending"
     assert not any(rcpt == ["attacker@example.org"] for rcpt, _c in smtp.messages)
+
+
+def test_the_request_goes_role_region_district_school(school):
+    """Seed 004: role → region → district → school (schools in the district's clusters too); the
+    chosen role is kept on the request form."""
+    t, _secretary, _other, _pupil = school
+    client = Client()
+    first = client.get("/access/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'value="{t["region"].code}"' in first and 'id="step-district"' not in first
+    second = client.get("/access/", {"role": "guardian", "region": t["region"].code}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'value="{t["district"].code}"' in second and f'value="{t["district2"].code}"' in second
+    third = client.get("/access/", {"role": "guardian", "region": t["region"].code, "district": t["district"].code}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'?school={t["school_a"].code}&amp;role=guardian' in third and t["school_b"].code in third
+    assert t["school_c"].code not in third  # another district's school
+    form = client.get("/access/", {"school": t["school_a"].code, "role": "guardian"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<option value="guardian" selected>' in form

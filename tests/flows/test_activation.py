@@ -99,3 +99,18 @@ def test_e_mail_works_as_identifier_only_after_activation(pupil, smtp):
 def test_not_offered_where_the_principal_issues_passwords(settings):
     settings.SCHOOLID_PROFILE = load_profile("ir")
     assert Client().get("/activate/").status_code == 404
+
+
+def test_the_first_activation_is_by_pesel_not_by_the_e_mail(pupil, smtp):
+    """Seed 002 (eSzkoła): "the first time it must be the PESEL". The register's e-mail of a
+    never-activated account gets nothing and the same answer as an unknown address; once the account
+    was activated, the e-mail starts a later activation (recovery) too."""
+    from schoolid.directory.models import Person
+
+    Person.objects.filter(pk=pupil.person_id).update(email_verified=True)
+    by_email, unknown = ask(Client(), "zofia.nowak@example.org"), ask(Client(), "nobody@example.org")
+    assert (by_email.status_code, by_email["Location"]) == (unknown.status_code, unknown["Location"]) == (302, "/activate/sent/")
+    assert smtp.messages == []
+    f.activate(pupil)
+    assert ask(Client(), "zofia.nowak@example.org")["Location"] == "/activate/sent/"
+    assert len(smtp.messages) == 1 and smtp.messages[0][0] == ["zofia.nowak@example.org"]

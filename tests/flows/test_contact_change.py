@@ -47,6 +47,10 @@ def test_email_change_needs_the_password_and_stays_pending_until_confirmed(paren
     assert Client().get(first).status_code == 410
     confirmed = client.get(newest)
     assert confirmed.status_code == 200 and confirmed["Referrer-Policy"] == "no-referrer"
+    # The confirmation page names the address now in use, not the old one (issue 14).
+    assert "new@example.org" in confirmed.content.decode() and "old@example.org" not in confirmed.content.decode()
+    account_page = client.get("/account/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r'id="account-email"><bdi dir="ltr">new@example.org</bdi> <span class="hint">verified', account_page)
     person = Person.objects.get(pk=parent.person_id)
     assert person.email == "new@example.org" and person.email_verified
     assert Client().get(newest).status_code == 410  # once

@@ -150,7 +150,7 @@ def test_legacy_question_over_the_api(settings, gateway):
     assert proven["state"] == "needs_answer"
     binding = proven["binding"]
     assert client.get(f"/api/v1/flows/recovery/{flow}/question").status_code == 409  # only for the prover
-    assert client.get(f"/api/v1/flows/recovery/{flow}/question", {"binding": binding}).json()["question"]
+    assert client.get(f"/api/v1/flows/recovery/{flow}/question", HTTP_X_RECOVERY_BINDING=binding).json()["question"]
     assert post(client, f"/api/v1/flows/recovery/{flow}/password", {"new_password": NEW, "binding": binding}).status_code == 409
     assert post(client, f"/api/v1/flows/recovery/{flow}/question", {"answer": "Петрова", "binding": binding}).status_code == 400
     assert post(client, f"/api/v1/flows/recovery/{flow}/question", {"answer": " иванова "}).status_code == 409

@@ -95,7 +95,8 @@ def test_a_parent_registers_end_to_end():
     assert (person.email, person.email_verified, person.mobile, person.mobile_verified) == ("miriam@example.org", True, "+972502345678", True)
     assert account.status == "not_activated" and not account.has_usable_password()
     mail = latest("registration.link", "miriam@example.org")
-    assert account.display_code in mail.body
+    # The link e-mail is worded alike for a refused registration (issue 11 item 3): no user code in it.
+    assert "/register/password/" in mail.body and account.display_code not in mail.body
     assert latest("registration.created", "+972502345678") is not None  # the SMS "when done"
     path = link_path()
     token = path.rstrip("/").rsplit("/", 1)[1]
@@ -165,7 +166,8 @@ def test_a_second_registration_is_neutral_and_tells_the_owner():
     b = second.get("/register/created/", HTTP_ACCEPT_LANGUAGE="en")
     strip = lambda html: re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html.content.decode())  # noqa: E731
     assert a.status_code == b.status_code and strip(a) == strip(b)
-    assert not OutboxMessage.objects.filter(to__in=["intruder@example.org", "+972503334444"]).exclude(purpose__in=["registration.email_code", "registration.sms_code"]).exists()
+    # The typed contacts get the same messages as a new registration's, never the owner's details.
+    assert not OutboxMessage.objects.filter(to__in=["intruder@example.org", "+972503334444"], body__contains=owner.display_code).exists()
     notice = latest("registration.duplicate", "owner@example.org")
     assert notice is not None and owner.display_code in notice.body
     assert Account.objects.filter(person=owner.person).count() == 1 and Person.objects.filter(national_id=owner.person.national_id).count() == 1
@@ -186,7 +188,7 @@ def test_a_guardian_known_to_the_register_gets_their_own_account_activated():
     assert register(client, guardian.person.national_id, given="MIRIAM ")["Location"] == "/register/created/"
     assert (Account.objects.count(), Person.objects.count()) == before[:2]
     path = link_path()
-    assert guardian.display_code in latest("registration.link", "miriam@example.org").body
+    assert guardian.display_code in client.get(path).content.decode()
     assert set_password(client, path, guardian.person.national_id)["Location"] == "/register/saved/"
     guardian.refresh_from_db()
     assert guardian.user_code == before[2] and guardian.status == "active"
@@ -212,7 +214,7 @@ def test_a_register_record_is_never_taken_over(case):
     email = "someone@example.org" if case == "other_contacts" else "miriam@example.org"
     given = "Miri" if case == "other_name" else "Miriam"
     assert register(client, account.person.national_id, email=email, given=given)["Location"] == "/register/created/"
-    assert not LinkToken.objects.filter(purpose="registration").exists()
+    assert not LinkToken.objects.filter(purpose="registration", flow__account__isnull=False).exists()
     assert latest("registration.duplicate", "miriam@example.org") is not None
     assert AuditEvent.objects.get(action="registration.duplicate").detail["reason"] == {
         "other_contacts": "contact_differs", "other_name": "details_differ", "staff": "staff_account", "active": "account_in_use"}[case]
@@ -352,3 +354,27 @@ def test_abandoned_registrations_forget_what_was_typed():
     identity(Client(), new_id())
     old, new = Flow.objects.order_by("created_at")
     assert old.data == {} and old.state == "done" and new.data["given_name"] == "Miriam"
+
+
+def test_the_registrants_mailbox_and_phone_cannot_tell_a_known_id(settings):
+    """Issue 11 item 3; ASVS v5 6.3.8; FP-CS; Auth-CS "Authentication Responses": a registration with
+    an ID the register knows (an account in use) and one with a new ID: the typed e-mail and mobile
+    get the same number of messages with the same subjects and the same wording (codes and tokens
+    aside). (Old code: the new ID's mailbox got the link e-mail and the SMS, the known ID's nothing.)
+    The refused link, once opened, says so plainly; the owner is told."""
+    owner = f.account("guardian", f.org_tree()["school_a"], password=PASSWORD, email="owner@example.org", email_verified=True,
+                      given_name="Miriam", family_name="Cohen", birth_date=datetime.date(1985, 4, 23))
+    f.activate(owner)
+    register(Client(), new_id(), email="fresh@example.org", mobile="054-765-4321")
+    intruder = Client()
+    register(intruder, owner.person.national_id, email="intruder@example.org", mobile="050-333-4444")
+
+    def mailbox(*to):
+        masked = lambda text: re.sub(r"/register/password/[A-Za-z0-9_-]+/", "/register/password/T/", re.sub(r"\b\d{6}\b", "N", text))  # noqa: E731
+        return sorted((m.channel, m.subject, masked(m.body)) for m in OutboxMessage.objects.filter(to__in=to))
+
+    fresh, known = mailbox("fresh@example.org", "+972547654321"), mailbox("intruder@example.org", "+972503334444")
+    assert len(fresh) == 4 and fresh == known, (fresh, known)
+    refused = intruder.get(link_path("intruder@example.org"), HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 200 and 'id="registration-refused"' in refused.content.decode()
+    assert latest("registration.duplicate", "owner@example.org") is not None

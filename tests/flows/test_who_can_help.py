@@ -20,5 +20,5 @@ def test_school_search_in_native_script_and_helpers_without_personal_contacts():
     assert "دبستان فردوسی" in found
     page = client.get("/help/", {"school": t["school_a"].code}).content.decode()
     assert "پروین کریمی" in page and "مینا رضایی" in page
-    assert "+982188776655" in page and "office@school.example" in page
+    assert "+۹۸۲۱۸۸۷۷۶۶۵۵" in page and "office@school.example" in page  # numbers in Persian digits
     assert principal.person.mobile not in page and "09121234567" not in page

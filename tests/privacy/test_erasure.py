@@ -71,11 +71,18 @@ def test_erasure_replaces_personal_fields_keeps_the_code_and_pseudonymises_the_a
     person = pupil.person
     number, scheme = person.national_id, person.national_id_scheme
     events_before = list(AuditEvent.objects.filter(target_id=pupil.pk).order_by("id").values_list("id", "at", "action", "result", "target_id", "actor_id"))
+    from schoolid.accounts import sessions
+    from schoolid.accounts.models import SignedInSession
+
+    sessions.index(pupil, "s" * 32)
     leave(pupil)
     call_command("privacy", "erase", pupil.display_code)
+    assert not SignedInSession.objects.filter(account=pupil).exists()
     assert "Erased" in capsys.readouterr().out
     person.refresh_from_db()
-    assert person.national_id == national_id_token(scheme, number) and number not in person.national_id
+    token = national_id_token(scheme, number)
+    assert person.national_id.startswith(token[:24]) and number not in person.national_id
+    assert ErasureRecord.objects.get(person_id=person.pk).national_id_token == token
     assert (person.given_name, person.family_name, person.birth_date, person.email, person.mobile, person.sourced_id) == ("—", "", None, "", "", None)
     account = Account.objects.get(pk=pupil.pk)
     assert account.user_code == pupil.user_code and account.status == Account.Status.DISABLED and not account.has_usable_password()
@@ -181,3 +188,34 @@ def test_an_address_shared_with_a_parent_stays_the_parents():
     call_command("privacy", "erase", child.user_code)
     assert OutboxMessage.objects.filter(to="family@example.org").exists()
     assert Person.objects.get(pk=parent.person_id).email == "family@example.org"
+
+
+def test_a_parents_events_that_name_the_erased_child_lose_the_name_only():
+    t = f.org_tree()
+    child = f.account("student", t["class_a1"])
+    parent = f.guardian_of(child, unit=t["school_a"])
+    event = record_event("guardianship.confirmed", "success", actor=parent, target=parent, detail={"student": child.user_code, "link": 7})
+    leave(child)
+    call_command("privacy", "erase", child.user_code)
+    event = AuditEvent.objects.get(pk=event.pk)
+    assert event.detail == {"student": "[erased]", "link": 7}
+    assert (event.actor, event.target) == (parent.user_code, parent.user_code)  # the parent is not erased
+
+
+def test_erased_returning_and_erased_again():
+    t = f.org_tree()
+    first = f.account("student", t["class_a1"])
+    number = first.person.national_id
+    leave(first)
+    call_command("privacy", "erase", first.user_code)
+    from schoolid.accounts.services import assign_role, create_account
+
+    again = create_account(register_person(PersonInput(national_id=number, given_name="Sara", family_name="K")))
+    assign_role(again, "student", t["class_a2"])
+    leave(again)
+    call_command("privacy", "erase", again.user_code)
+    records = list(ErasureRecord.objects.order_by("id"))
+    assert [r.person_id for r in records] == [first.person_id, again.person_id]
+    assert records[0].returned_person_id == again.person_id and records[1].returned_person_id is None
+    assert records[0].national_id_token == records[1].national_id_token
+    assert not Person.objects.filter(national_id=number).exists()

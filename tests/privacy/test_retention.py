@@ -32,7 +32,7 @@ def left(account, days_ago):
 
 
 def message(key, days_ago, status=OutboxMessage.Status.SENT):
-    m = enqueue(channel="sms", to="+989121234567", subject="", body=f"code {key}", purpose="test", dedupe_key=key)
+    m = enqueue(channel="sms", to="+989121234567", subject="", body=f"code {key}", purpose="test", dedupe_key=key, language="en")
     OutboxMessage.objects.filter(pk=m.pk).update(status=status, created_at=timezone.now() - days_ago * DAY)
     return m.pk
 
@@ -72,7 +72,13 @@ def world(settings, tmp_path):
         flow = Flow.objects.create(kind=Flow.Kind.RECOVERY, state=Flow.State.DONE, identifier_key="k", expires_at=timezone.now() - days * DAY)
         OneTimeCode.objects.create(flow=flow, purpose="p", code_mac="m", expires_at=flow.expires_at)
         flows[days] = flow.pk
-    return {"gone_long": gone_long, "gone_recent": gone_recent, "staying": staying, "messages": messages, "runs": runs, "flows": flows}
+    from schoolid.accounts import sessions
+    from schoolid.accounts.models import SignedInSession
+
+    old_row, new_row = sessions.index(staying, "o" * 32), sessions.index(staying, "n" * 32)
+    SignedInSession.objects.filter(pk=old_row.pk).update(ended_at=timezone.now() - 40 * DAY)
+    SignedInSession.objects.filter(pk=new_row.pk).update(ended_at=timezone.now() - 2 * DAY)
+    return {"session_rows": (old_row.pk, new_row.pk), "gone_long": gone_long, "gone_recent": gone_recent, "staying": staying, "messages": messages, "runs": runs, "flows": flows}
 
 
 def run_cli(*args) -> list[str]:
@@ -92,10 +98,19 @@ def test_dry_run_prints_what_the_real_run_does_and_changes_nothing(world):
     assert dry[0].startswith("Dry run")
     assert (Person.objects.exclude(national_id__startswith="#").count(), AuditEvent.objects.filter(action="old.event").count(),
             OutboxMessage.objects.exclude(body="").count(), ImportRun.objects.count(), Flow.objects.count()) == counts
-    real = run_cli()
-    assert real[1:] == dry[1:]
+    # The same moment for both runs, so that the cutoffs printed are the same minute too.
+    from schoolid.privacy.services import retain
+
+    now = timezone.now()
+    dry_plan = retain(dry_run=True, now=now)
+    assert dry_plan.lines()[0].split(" before ")[0] == dry[1].split(" before ")[0]
+    real_plan = retain(now=now)
+    assert real_plan.lines() == dry_plan.lines()
+    assert [s.done for s in real_plan.steps] == [len(s.ids) for s in dry_plan.steps]  # did what it said
+    real = retain(now=now).lines()  # and again: nothing left
     assert any(line.startswith("erase people who left the register: 1 ") for line in dry)
     assert any(line.startswith("delete audit events: 1 ") for line in dry)
+    assert all(": 0 " in line for line in real)
 
 
 def test_the_run_removes_exactly_what_the_settings_say(world):
@@ -121,6 +136,10 @@ def test_the_run_removes_exactly_what_the_settings_say(world):
     # Journeys expired more than 30 days ago go with their codes.
     assert not Flow.objects.filter(pk=world["flows"][40]).exists() and Flow.objects.filter(pk=world["flows"][5]).exists()
     assert OneTimeCode.objects.filter(flow_id=world["flows"][5]).count() == 1
+    from schoolid.accounts.models import SignedInSession
+
+    old_row, new_row = world["session_rows"]
+    assert not SignedInSession.objects.filter(pk=old_row).exists() and SignedInSession.objects.filter(pk=new_row).exists()
     assert AuditEvent.objects.filter(action="privacy.retention").exists()
     # Idempotent: a second run finds nothing.
     assert all(" 0 " in line or line.endswith(" 0") or ": 0" in line for line in run_cli()[1:])
@@ -178,3 +197,30 @@ def test_the_embedded_scheduler_runs_the_job_in_process(world):
     thread.join(120)
     assert ErasureRecord.objects.filter(person_id=world["gone_long"].person_id).exists()
     assert AuditEvent.objects.filter(action="privacy.retention").exists()
+
+
+def test_a_profile_sets_its_own_periods_and_nonsense_is_refused():
+    from schoolid.core.profiles import Retention, load_profile, parse_profile
+
+    base = {k: getattr(load_profile("pl"), k) for k in ("code", "country", "name", "default_language", "time_zone",
+                                                       "national_id_scheme", "phone_region", "age_threshold")}
+    assert parse_profile({**base, "retention": {"audit_event_days": 1095}}).retention == Retention(audit_event_days=1095)
+    assert load_profile("ir").retention == Retention()  # the documented defaults
+    with pytest.raises(ValueError, match="unknown retention"):
+        parse_profile({**base, "retention": {"audit_days": 5}})
+    with pytest.raises(ValueError, match="negative"):
+        parse_profile({**base, "retention": {"outbox_body_hours": -1}})
+
+
+def test_outside_the_demo_a_sent_messages_text_is_not_kept(settings):
+    """Codes and links are not kept in clear once delivered (production: no /dev/outbox)."""
+    from schoolid.notify.services import deliver
+
+    settings.SCHOOLID_DEV_OUTBOX = False
+    m = enqueue(channel="sms", to="+989121234567", subject="", body="Your code is 804417", purpose="test", dedupe_key="prod-1", language="en")
+    assert deliver(m.pk) == OutboxMessage.Status.SENT
+    assert OutboxMessage.objects.get(pk=m.pk).body == ""
+    settings.SCHOOLID_DEV_OUTBOX = True
+    m = enqueue(channel="sms", to="+989121234567", subject="", body="Your code is 804418", purpose="test", dedupe_key="demo-1", language="en")
+    deliver(m.pk)
+    assert OutboxMessage.objects.get(pk=m.pk).body == "Your code is 804418"  # the demo shows it; retention empties it

@@ -65,4 +65,4 @@ def test_nul_bytes_and_broken_encoding_are_reported(tmp_path):
     result = import_oneroster(tmp_path / "set")
     reasons = [str(p.reason) for p in result.problems if p.file == "users.csv"]
     assert any("fields" in r for r in reasons) and any("UTF-8" in r for r in reasons)
-    assert result.counts["people_created"] == 6
+    assert result.counts["people_created"] == 7

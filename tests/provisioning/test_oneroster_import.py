@@ -70,8 +70,8 @@ def current_roles(sid):
 
 def test_bulk_import_builds_the_register(or12):
     result = import_oneroster(or12)
-    assert result.counts["people_created"] == 6
-    assert result.counts["accounts_created"] == 6
+    assert result.counts["people_created"] == 7  # u-bad-phone too: a bad phone is left out, with a warning
+    assert result.counts["accounts_created"] == 7
     # The tree from parentSourcedId, with materialised paths.
     school = OrgUnit.objects.get(sourced_id="org-sp12")
     assert school.kind == "school" and school.code == "SP12"
@@ -94,16 +94,16 @@ def test_bulk_import_builds_the_register(or12):
     assert links == {("u-anna", "u-ola", "confirmed", "register"), ("u-anna", "u-zosia", "confirmed", "register"),
                      ("u-piotr", "u-kuba", "confirmed", "register")}
     run = ImportRun.objects.get()
-    assert run.status == "succeeded" and run.problem_count == len(result.problems) == 9
+    assert run.status == "succeeded" and run.problem_count == len(result.refused) == 8 and len(result.warnings) == 1
     event = AuditEvent.objects.get(action="provisioning.import")
-    assert event.result == "success" and event.detail["people_created"] == 6 and event.detail["refused_rows"] == 9
+    assert event.result == "success" and event.detail["people_created"] == 7 and event.detail["refused_rows"] == 8
 
 
 def test_every_bad_row_is_reported_with_file_line_field_and_reason(or12, tmp_path):
     result = import_oneroster(or12, report=tmp_path / "report")
     found = {(p.file, p.line, p.field): str(p.reason) for p in result.problems}
     assert "check digit" in found[("users.csv", 8, "userMasterIdentifier")].lower()
-    assert "short" in found[("users.csv", 9, "sms")]
+    assert "short" in found[("users.csv", 9, "sms")] and "left out" in found[("users.csv", 9, "sms")]
     assert "Duplicate national ID" in found[("users.csv", 10, "userMasterIdentifier")]
     assert "Unknown user" in found[("roles.csv", 8, "userSourcedId")]
     assert found[("roles.csv", 9, "orgSourcedId")] == "Unknown org."
@@ -112,7 +112,8 @@ def test_every_bad_row_is_reported_with_file_line_field_and_reason(or12, tmp_pat
     assert "does not match" in found[("demographics.csv", 3, "birthDate")]
     assert "not a date" in found[("demographics.csv", 4, "birthDate")]
     # Refused rows changed nothing: no person for them, the first holder of a duplicate ID kept.
-    assert not Person.objects.filter(sourced_id__in=["u-bad-pesel", "u-bad-phone", "u-dup"]).exists()
+    assert not Person.objects.filter(sourced_id__in=["u-bad-pesel", "u-dup"]).exists()
+    assert Person.objects.get(sourced_id="u-bad-phone").mobile == ""  # applied without the bad number
     assert Person.objects.get(national_id="14230260121").sourced_id == "u-ola"
     assert account_of("u-kuba").person.birth_date == datetime.date(2014, 7, 19)  # the PESEL decides
     # The report, as CSV and JSON, and stored for the console.
@@ -120,7 +121,8 @@ def test_every_bad_row_is_reported_with_file_line_field_and_reason(or12, tmp_pat
         rows = list(csv.DictReader(src))
     assert len(rows) == 9 and {"file", "line", "field", "reason", "sourced_id"} <= set(rows[0])
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
-    assert report["counts"]["people_created"] == 6 and len(report["problems"]) == 9
+    assert report["counts"]["people_created"] == 7 and len(report["problems"]) == 9
+    assert report["files"]["users.csv"] == {"read": 9, "applied": 6, "unchanged": 0, "ended": 0, "warned": 1, "refused": 2}
     assert ImportProblem.objects.filter(file="users.csv").count() == 3
 
 
@@ -131,14 +133,14 @@ def test_reimport_of_the_same_set_changes_nothing(or12):
     result = import_oneroster(or12)
     changed = {k: v for k, v in result.counts.items() if v and k != "people_unchanged"}
     assert changed == {}
-    assert result.counts["people_unchanged"] == 6
+    assert result.counts["people_unchanged"] == 7
     assert {p.pk: p.updated_at for p in Person.objects.all()} == before
     assert RoleAssignment.objects.count() == assignments and Guardianship.objects.count() == links
 
 
 def test_dry_run_prints_the_diff_and_writes_nothing(or12):
     result = import_oneroster(or12, dry_run=True)
-    assert result.counts["people_created"] == 6 and result.dry_run and result.run is None
+    assert result.counts["people_created"] == 7 and result.dry_run and result.run is None
     assert not Person.objects.exists() and not OrgUnit.objects.exists() and not Account.objects.exists()
     assert not ImportRun.objects.exists() and not AuditEvent.objects.filter(action="provisioning.import").exists()
 
@@ -156,7 +158,7 @@ def test_a_zip_file_is_read_like_a_folder(or12, tmp_path):
     with zipfile.ZipFile(archive, "w") as zf:
         for path in or12.iterdir():
             zf.write(path, f"export/{path.name}")
-    assert import_oneroster(archive).counts["people_created"] == 6
+    assert import_oneroster(archive).counts["people_created"] == 7
 
 
 def test_a_set_without_manifest_is_refused_and_audited(tmp_path):
@@ -172,7 +174,7 @@ def test_a_malformed_row_is_reported_and_the_rest_applied(or12):
     result = import_oneroster(or12)
     lines = {p.line: str(p.reason) for p in result.problems if p.file == "users.csv"}
     assert "fields" in lines[11]
-    assert result.counts["people_created"] == 6
+    assert result.counts["people_created"] == 7
 
 
 def test_oneroster_11_roles_and_orgs_in_users_csv(tmp_path):
@@ -322,7 +324,7 @@ def test_an_unchanged_roles_file_still_gives_roles_to_people_new_in_this_run(or1
     """roles.csv is byte-identical to the last run (and could be skipped), but u-ghost, unknown then,
     is in users.csv now: its role row must apply."""
     first = import_oneroster(or12)
-    assert any(p.sourced_id == "u-ghost" for p in first.problems)
+    assert any(p.sourced_id == "r7" and "Unknown user" in str(p.reason) for p in first.problems)  # the row's own id
     with open(or12 / "users.csv", "a", encoding="utf-8") as out:
         out.write("u-ghost,,,true,ghost,,Kacper,Duch,,,,,,,06,,90060611478,,,,,org-sp12,\n")
     result = import_oneroster(or12)

@@ -44,21 +44,31 @@ def test_a_scoped_client_cannot_pull_another_schools_pupil_under_its_principal(s
     """The attack of issue 11 item 2 (ASVS v5 8.2.2, 8.4.1): school A's token POSTs the national ID and
     exact names of a pupil of school B with a student role at A. A's principal must gain nothing: no
     register data, no password reset, no contact edit."""
-    victim = _victim(tree)
+    victim = f.account("student", tree["class_b1"], given_name="Nika", family_name="Rahimi", mobile="09121234567")
+    f.activate(victim)
     principal = f.account("principal", tree["school_a"])
     f.activate(principal)
     body = _user_body(tree, victim.person.national_id, name={"givenName": "Nika", "familyName": "Rahimi"})
+    del body["emails"], body["externalId"]
+    body["phoneNumbers"] = [{"value": "+989121234567"}]  # exactly what the register holds: the old code attached at once
     response = scim.post("Users", body)
     assert response.status_code == 201
     for action in (Action.ISSUE_CREDENTIALS, Action.EDIT_REGISTER, Action.EDIT_CONTACT):
         assert not decide(principal, action, victim), action
     assert not RoleAssignment.objects.current().filter(account=victim, org_unit__path__startswith=tree["school_a"].path).exists()
     assert PendingRole.objects.get(account=victim).status == "pending"
-    # The client reads back what it sent, never the register's data of school B's pupil.
-    assert "nika@example.org" not in response.content.decode()
-    assert victim.user_code not in [u["id"] for u in scim.get("Users").json_body["Resources"]]
+    # Listed to the client like any User it created, from what it sent; A's staff still see nothing.
+    assert victim.user_code in [u["id"] for u in scim.get("Users").json_body["Resources"]]
+
+
+def test_the_client_reads_back_what_it_sent_never_the_register(scim, tree):
+    """ASVS v5 8.2.2: the pending User shows the client's own data, not school B's register data."""
+    victim = _victim(tree)
+    response = scim.post("Users", _user_body(tree, victim.person.national_id))
+    assert response.status_code == 201 and "nika@example.org" not in response.content.decode()
+    assert "nika@example.org" not in scim.get(f"Users/{response.json_body['id']}").content.decode()
     victim.person.refresh_from_db()
-    assert victim.person.email == "nika@example.org"
+    assert (victim.person.email, victim.person.given_name) == ("nika@example.org", "Nika")
 
 
 def test_unknown_and_known_elsewhere_get_the_same_answer(scim, tree):
@@ -74,6 +84,17 @@ def test_unknown_and_known_elsewhere_get_the_same_answer(scim, tree):
     read_known, read_unknown = scim.get(f"Users/{known.json_body['id']}"), scim.get(f"Users/{unknown.json_body['id']}")
     assert read_known.status_code == read_unknown.status_code == 200
     assert _shape(read_known.json_body) == _shape(read_unknown.json_body)
+    for probe in (f'userName eq "{known.json_body["id"]}"', 'externalId eq "sis-1"', 'name.givenName eq "Sara"',
+                  f'{EXT}:roles[org eq "{tree["class_a1"].code}"]', 'emails[value co "ahmadi"]'):
+        listed = {u["id"] for u in scim.get("Users", filter=probe).json_body["Resources"]}
+        assert known.json_body["id"] in listed, probe
+    both = {u["id"] for u in scim.get("Users").json_body["Resources"]}
+    assert {known.json_body["id"], unknown.json_body["id"]} <= both
+    pages = [scim.get("Users", startIndex=i, count=1).json_body for i in (1, 2, 3)]
+    assert [p["totalResults"] for p in pages] == [2, 2, 2]
+    assert [[u["id"] for u in p["Resources"]] for p in pages] == [[unknown.json_body["id"]], [known.json_body["id"]], []]
+    assert scim.get("Users", filter='externalId eq "sis-1"').json_body["totalResults"] == 1
+    assert scim.get("Users", filter='name.givenName eq "Nika"').json_body["totalResults"] == 0  # the register's name is not searchable
     again = scim.post("Users", _user_body(tree, victim.person.national_id, externalId="sis-1"))
     again_unknown = scim.post("Users", _user_body(tree, unknown.json_body[EXT]["nationalId"], externalId="sis-2"))
     assert again.status_code == again_unknown.status_code == 409
@@ -140,3 +161,22 @@ def test_the_console_lists_a_waiting_role_to_the_ministry_only(scim, tree):
     assert f'id="confirm-{pending.pk}"' in ministry_console.get("/console/pending-roles/").content.decode()
     assert ministry_console.post("/console/pending-roles/", {"pending": pending.pk, "decision": "confirm"}).status_code == 302
     assert decide(principal, Action.ISSUE_CREDENTIALS, victim)
+
+
+def test_a_waiting_user_joins_a_class_like_any_user(scim, tree):
+    """No oracle through Groups either: a waiting User can be made a member and is shown as one, while the
+    class's staff gain nothing over them (ASVS v5 8.2.2, 8.4.1)."""
+    victim = _victim(tree)
+    known = scim.post("Users", _user_body(tree, victim.person.national_id, externalId="sis-1")).json_body
+    unknown = scim.post("Users", _user_body(tree, _national_id(), externalId="sis-2")).json_body
+    teacher = f.account("class_teacher", tree["class_a2"])
+    f.activate(teacher)
+    group = scim.post("Groups", {"displayName": "5A", "members": [{"value": known["id"]}, {"value": unknown["id"]}]})
+    assert group.status_code == 201
+    assert {m["value"] for m in group.json_body["members"]} == {known["id"], unknown["id"]}
+    gid = group.json_body["id"]
+    assert {m["value"] for m in scim.get(f"Groups/{gid}").json_body["members"]} == {known["id"], unknown["id"]}
+    assert not RoleAssignment.objects.current().filter(account=victim, org_unit_id=gid).exists()
+    removed = scim.patch(f"Groups/{gid}", {"op": "remove", "path": f'members[value eq "{known["id"]}"]'})
+    assert [m["value"] for m in removed.json_body["members"]] == [unknown["id"]]
+    assert not PendingRole.objects.filter(account=victim, org_unit_id=gid, status="pending").exists()

@@ -89,6 +89,14 @@ def _describe_value_domains(provider, *, classes, school):
     _field(roles, "org").examples = classes
     phones = _item_model(_field(models[S.USER], "phoneNumbers"))
     _field(phones, "value").examples = _fresh_mobiles()
+    # One e-mail and one mobile are kept (README, SCIM): they answer as type work and mobile, primary.
+    # A random type (pager, home) or primary=false is accepted and answered as the kept value, which
+    # the tester would read as a failed round trip; so it is told the kept types.
+    _field(phones, "type").examples = [S.KEPT_PHONE_TYPE]
+    _field(phones, "primary").examples = [True]
+    emails = _item_model(_field(models[S.USER], "emails"))
+    _field(emails, "type").examples = [S.KEPT_EMAIL_TYPE]
+    _field(emails, "primary").examples = [True]
     _field(models[S.SCHOOL_GROUP], "school").examples = [school]
 
 

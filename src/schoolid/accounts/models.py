@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from schoolid.accounts.user_codes import display_user_code
 
@@ -183,22 +184,22 @@ class PendingRole(models.Model):
     power over the person, and the client is not told that the person was already known."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("waiting for confirmation")
+        PENDING = "pending", pgettext_lazy("pending role", "waiting for confirmation")
         CONFIRMED = "confirmed", _("confirmed")
-        REFUSED = "refused", _("refused")
-        WITHDRAWN = "withdrawn", _("withdrawn")
+        REFUSED = "refused", pgettext_lazy("pending role", "refused")
+        WITHDRAWN = "withdrawn", pgettext_lazy("pending role", "withdrawn")
 
     account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="pending_roles")
     role = models.CharField(_("role"), max_length=24, choices=Role.choices)
     org_unit = models.ForeignKey("directory.OrgUnit", verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="+")
     # The unit the asking client is limited to: the role waits while the person holds a role outside it.
     scope_unit = models.ForeignKey("directory.OrgUnit", on_delete=models.PROTECT, related_name="+")
-    requested_by = models.CharField(_("requested by"), max_length=120)
+    requested_by = models.CharField(pgettext_lazy("pending role", "requested by"), max_length=120)
     # What the client sent (normalised), shown to the confirmer and answered back to the client.
     claimed = models.JSONField(default=dict, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
-    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_at = models.DateTimeField(pgettext_lazy("pending role", "decided"), null=True, blank=True)
     decided_by = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:

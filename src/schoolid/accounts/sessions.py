@@ -95,20 +95,32 @@ def end_one(request, row_id: int) -> bool:
 
 
 def end_all_others(request) -> int:
-    """End every session but this one: each indexed one is deleted, and a new session epoch ends any
-    other (an API token, a session from before the index) while this session keeps its place."""
+    """End every session but this one (a browser session, or the API token in use): each indexed one is
+    deleted, and a new session epoch ends any other (one from before the index) while this one stays."""
+    from django.contrib.auth import HASH_SESSION_KEY
+
     account = request.user
-    current = request.session.get(INDEX_KEY)
-    rows = list(SignedInSession.objects.filter(account=account, ended_at__isnull=True).exclude(pk=current))
+    token_store = getattr(request, "token_session", None)
+    keep = token_store.session_key if token_store is not None else request.session.session_key
+    rows = list(SignedInSession.objects.filter(account=account, ended_at__isnull=True).exclude(key_digest=digest(keep or "")))
     for row in rows:
         _destroy(row)
     account.session_epoch = new_session_epoch()
     account.save(update_fields=["session_epoch"])
-    update_session_auth_hash(request, account)
-    if current:
-        SignedInSession.objects.filter(pk=current).update(epoch=account.session_epoch)
+    if token_store is not None:
+        token_store[HASH_SESSION_KEY] = account.get_session_auth_hash()
+        token_store.save()
+    else:
+        update_session_auth_hash(request, account)
+    SignedInSession.objects.filter(key_digest=digest(keep or "")).update(epoch=account.session_epoch)
     record_event("session.revoked", "success", actor=account, target=account, request=request, detail={"scope": "others", "ended": len(rows)})
     return len(rows)
+
+
+def current_digest(request) -> str:
+    token_store = getattr(request, "token_session", None)
+    key = token_store.session_key if token_store is not None else request.session.session_key
+    return digest(key or "")
 
 
 def device_label(user_agent: str) -> str:

@@ -8,6 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from schoolid.audit.models import AuditEvent
+from schoolid.core import metrics
 from schoolid.core.requestid import get_request_id
 
 logger = logging.getLogger("schoolid.audit")
@@ -97,6 +98,7 @@ def record_event(
         detail=_clean_detail(detail),
     )
     _insert(event, along)
+    metrics.record_audit(action, result)
     logger.info(
         "audit %s %s",
         action,
@@ -170,35 +172,33 @@ def _scrub(value, needles: list[str]):
     return value
 
 
-def pseudonymise_target(*, labels: list[str], needles: list[str], pseudonym: str) -> int:
+def pseudonymise_target(*, account_ids: list[int], labels: list[str], needles: list[str], pseudonym: str) -> int:
     """An erased person's events keep their shape (time, action, result, ids, unit) but name them only by
-    `pseudonym`: actor and target labels that are one of `labels` are replaced, detail values containing one of `needles` become "[erased]", and the address
-    they acted from is dropped. Returns the number of events changed."""
+    `pseudonym`. Looked at: the events of `account_ids` as actor or target (the person's account and
+    those of their linked guardians or children, whose events may name them in detail), through the
+    indexed ids; without an account, events whose target is one of `labels`. Actor and target labels
+    that are one of `labels` become the pseudonym (and the address of their own actions is dropped);
+    detail values containing one of `needles` become "[erased]". Returns the number of events changed."""
     from django.db import transaction
-    from django.db.models import Q, TextField
-    from django.db.models.functions import Cast
+    from django.db.models import Q
 
     labels = [label for label in labels if label]
     needles = [n for n in needles if n and len(n) >= 3]
     if not labels:
         return 0
-    mine_as_actor = Q(actor__in=labels)
-    mine_as_target = Q(target__in=labels)
-    mentioned = Q()
-    for needle in needles:
-        mentioned |= Q(detail_text__contains=needle)
+    scope = Q(actor_id__in=account_ids) | Q(target_id__in=account_ids) if account_ids else Q(target__in=labels)
+    table = AuditEvent._meta.db_table
+    detail_field = AuditEvent._meta.get_field("detail")
     changed = 0
     with transaction.atomic(), _Maintenance("erasure"):
-        rows = AuditEvent.objects.annotate(detail_text=Cast("detail", TextField())).filter(mine_as_actor | mine_as_target | mentioned).values_list("id", "actor", "target", "ip", "detail")
-        table = AuditEvent._meta.db_table
-        for pk, actor, target, ip, detail in rows.iterator(chunk_size=1000):
+        rows = list(AuditEvent.objects.filter(scope).values_list("id", "actor", "target", "ip", "detail"))
+        for pk, actor, target, ip, detail in rows:
             new_actor = pseudonym if actor in labels else actor
             new_ip = None if actor in labels else ip
             new_target = pseudonym if target in labels else target
             new_detail = _scrub(detail, needles)
             if (new_actor, new_ip, new_target, new_detail) == (actor, ip, target, detail):
                 continue
-            detail_field = AuditEvent._meta.get_field("detail")
             with connection.cursor() as cursor:
                 cursor.execute(f"UPDATE {table} SET actor = %s, ip = %s, target = %s, detail = %s WHERE id = %s",
                                [new_actor, new_ip, new_target, detail_field.get_db_prep_save(new_detail, connection), pk])

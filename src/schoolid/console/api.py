@@ -2,18 +2,23 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import django_auth
 
 from schoolid.accounts.models import Account
 from schoolid.console.selectors import AccountFilter, identity_visible, role_summary, visible_accounts
+from schoolid.core.problems import Problem
 from schoolid.credentials.models import IssuanceBatch
 from schoolid.credentials.services import IssuanceRefused, issue_secrets
 from schoolid.flows.login import is_staff_session
 
 router = Router(tags=["console"], auth=django_auth)
 MAX_PAGE = 200
+# Pages beyond this hold nothing in any country (200 × 10⁶ accounts); bigger numbers overflow the
+# database's offset, so they are a 400, as is any page number below 1.
+MAX_PAGE_NUMBER = 1_000_000
+MAX_TARGETS = 5000
 
 
 def _staff(request: HttpRequest) -> Account:
@@ -47,8 +52,12 @@ class FilterIn(Schema):
     class_code: str = ""
     status: str = ""
     q: str = ""
-    page: int = 1
-    page_size: int = 50
+
+
+class ListIn(FilterIn):
+    # Checked in the view (a 400, as for every out-of-range paging value); documented here.
+    page: int = Field(1, json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_NUMBER})
+    page_size: int = Field(50, json_schema_extra={"minimum": 1, "maximum": MAX_PAGE})
 
 
 def _account_out(account: Account, roles, full_id: bool = False) -> AccountOut:
@@ -66,12 +75,15 @@ def _account_out(account: Account, roles, full_id: bool = False) -> AccountOut:
 
 
 @router.get("/accounts", response=AccountPage, summary="Accounts the signed-in staff member may issue passwords for")
-def list_accounts(request, filters: Query[FilterIn]):
+def list_accounts(request, filters: Query[ListIn]):
     actor = _staff(request)
+    if not 1 <= filters.page <= MAX_PAGE_NUMBER:
+        raise HttpError(400, f"page must be between 1 and {MAX_PAGE_NUMBER}")
+    if not 1 <= filters.page_size <= MAX_PAGE:
+        raise HttpError(400, f"page_size must be between 1 and {MAX_PAGE}")
     flt = AccountFilter.from_query({"type": filters.type, "class": filters.class_code, "status": filters.status, "q": filters.q})
     qs = visible_accounts(actor, flt=flt)
-    size = max(1, min(filters.page_size, MAX_PAGE))
-    page = max(1, filters.page)
+    size, page = filters.page_size, filters.page
     rows = list(qs[(page - 1) * size : page * size])
     roles = role_summary(rows)
     full = identity_visible(actor, rows)
@@ -79,8 +91,8 @@ def list_accounts(request, filters: Query[FilterIn]):
 
 
 class IssueIn(Schema):
-    idempotency_key: str
-    user_codes: list[str] = []
+    idempotency_key: str = Field(min_length=1, max_length=64)
+    user_codes: list[str] = Field([], max_length=MAX_TARGETS)
     filter: FilterIn | None = None
 
 
@@ -103,9 +115,8 @@ class IssueOut(Schema):
     items: list[IssuedOut] | None
 
 
-class ErrorOut(Schema):
-    detail: str
-    refused: list[str] = []
+ErrorOut = Problem  # 403: `refused` lists the user codes outside the caller's scope
+FieldErrorsOut = Problem  # 400: `errors` gives a reason per field
 
 
 def _issue(request, actor: Account, targets: list[Account], key: str, kind: str, description: str):
@@ -133,21 +144,21 @@ def issue(request, body: IssueIn):
     if body.filter is not None:
         f = body.filter
         flt = AccountFilter.from_query({"type": f.type, "class": f.class_code, "status": f.status, "q": f.q})
-        targets = list(visible_accounts(actor, flt=flt)[:5001])
+        targets = list(visible_accounts(actor, flt=flt)[: MAX_TARGETS + 1])
         description = "; ".join(f"{k}={v}" for k, v in flt.as_query().items())
     else:
-        targets = list(Account.objects.select_related("person").filter(user_code__in=body.user_codes[:5001]))
+        targets = list(Account.objects.select_related("person").filter(user_code__in=body.user_codes[: MAX_TARGETS + 1]))
         missing = set(body.user_codes) - {t.user_code for t in targets}
         if missing:
             raise HttpError(404, f"unknown user codes: {', '.join(sorted(missing)[:10])}")
         description = f"{len(targets)} selected"
-    if len(targets) > 5000:
-        raise HttpError(400, "at most 5000 accounts at once")
+    if len(targets) > MAX_TARGETS:
+        raise HttpError(400, f"at most {MAX_TARGETS} accounts at once")
     return _issue(request, actor, targets, body.idempotency_key, IssuanceBatch.Kind.GROUP, description)
 
 
 class ResetIn(Schema):
-    idempotency_key: str
+    idempotency_key: str = Field(min_length=1, max_length=64)
 
 
 @router.post("/accounts/{user_code}/reset", response={200: IssueOut, 403: ErrorOut}, summary="Reset one person's password to a new one-time password")
@@ -196,11 +207,6 @@ class RegisterEditIn(Schema):
 class RegisterEditOut(Schema):
     changed: list[str]
     record: RegisterRecordOut
-
-
-class FieldErrorsOut(Schema):
-    detail: str
-    errors: dict[str, str]
 
 
 def _edit_target(request, actor: Account, user_code: str):

@@ -35,7 +35,7 @@ class AccountFilter:
         return {k: v for k, v in {"type": self.user_type, "class": self.class_code, "status": self.status, "q": self.query}.items() if v}
 
     @classmethod
-    def from_query(cls, data) -> "AccountFilter":
+    def from_query(cls, data) -> AccountFilter:
         user_type = data.get("type", "")
         status = data.get("status", "")
         return cls(
@@ -181,3 +181,36 @@ def identity_visible(actor: Account, accounts: list[Account], profile: Profile |
     if not accounts:
         return set()
     return {pk for pk, decision in decide_many(actor, Action.EDIT_REGISTER, accounts, profile=profile).items() if decision.allowed}
+
+
+def batch_title(batch) -> str:
+    """The slips' header in words in the active language ("Class 1B, students"), not the stored
+    filter ("type=students; class=R1D1S01-1A") that the audit keeps."""
+    from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
+
+    from schoolid.core.numerals import local_digits
+
+    text = batch.description or ""
+    if "=" not in text:
+        if text.endswith(" selected") and text.split()[0].isdigit():
+            n = int(text.split()[0])
+            return local_digits(ngettext("%(n)d person selected", "%(n)d people selected", n) % {"n": n})
+        return ""
+    pairs = dict(part.split("=", 1) for part in text.split("; ") if "=" in part)
+    kinds = {"students": _("students"), "teachers": _("teachers"), "staff": _("staff")}
+    kind = kinds.get(pairs.get("type", ""))
+    unit = OrgUnit.objects.filter(code=pairs["class"]).only("name").first() if pairs.get("class") else None
+    if unit is not None and kind:
+        title = _("Class %(name)s, %(kind)s") % {"name": unit.name, "kind": kind}
+    elif unit is not None:
+        title = _("Class %(name)s") % {"name": unit.name}
+    elif kind:
+        title = {"students": _("Students"), "teachers": _("Teachers"), "staff": _("Staff")}[pairs["type"]]
+    else:
+        title = _("Everyone I may act on")
+    if pairs.get("status") in Account.Status.values:
+        title += " · " + str(Account.Status(pairs["status"]).label)
+    if pairs.get("q"):
+        title += " · " + _("search “%(q)s”") % {"q": pairs["q"]}
+    return local_digits(title)

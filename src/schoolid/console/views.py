@@ -4,11 +4,12 @@ from __future__ import annotations
 import functools
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -18,8 +19,20 @@ from schoolid.accounts.models import Account, Role
 from schoolid.accounts.scope import Action, decide
 from schoolid.accounts.services import ScopeDenied, refuse
 from schoolid.audit.services import record_event
-from schoolid.console.selectors import CONSOLE_ACTIONS, AccountFilter, can_issue, classes_in_scope, find_by_national_id, not_yet_activated, register_edit_access, role_summary, visible_accounts
-from schoolid.console.selectors import identity_visible
+from schoolid.console import selectors
+from schoolid.console.selectors import (
+    CONSOLE_ACTIONS,
+    AccountFilter,
+    can_issue,
+    classes_in_scope,
+    find_by_national_id,
+    identity_visible,
+    not_yet_activated,
+    register_edit_access,
+    role_summary,
+    visible_accounts,
+)
+from schoolid.console.services import edit_person
 from schoolid.credentials import exports
 from schoolid.credentials.models import IssuanceBatch
 from schoolid.credentials.services import (
@@ -32,11 +45,10 @@ from schoolid.credentials.services import (
     stashed_result,
 )
 from schoolid.credentials.totp import confirmed_device
-from schoolid.families import guardianships
 from schoolid.directory.models import Guardianship
 from schoolid.directory.phones import display_phone
-from schoolid.console.services import edit_person
 from schoolid.directory.services import REGISTER_FIELDS, RegisterEditError, RegisterError, record_version
+from schoolid.families import guardianships
 from schoolid.flows.login import is_staff_session
 from schoolid.flows.sms_signin import find_by_national_id as find_account_by_national_id
 
@@ -161,7 +173,9 @@ def _download(request, batch_id, kind: str):
     record_event("credentials.exported", "success", actor=request.user, request=request, detail={"batch": str(batch_id), "format": kind})
     stamp = batch.created_at.strftime("%Y%m%d-%H%M")
     if kind == "pdf":
-        response = HttpResponse(exports.slips_pdf(items, settings.SCHOOLID_PROFILE, title=batch.description), content_type="application/pdf")
+        with translation.override(settings.SCHOOLID_PROFILE.default_language):  # the slips' language
+            title = selectors.batch_title(batch)
+        response = HttpResponse(exports.slips_pdf(items, settings.SCHOOLID_PROFILE, title=title or None), content_type="application/pdf")
     else:
         response = HttpResponse(exports.items_csv(items), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="schoolid-{stamp}.{kind}"'
@@ -184,7 +198,7 @@ def issued_csv(request, batch_id):
 @staff_view()
 def find(request):
     """Hamgam "edit": national ID and role, then the person's page."""
-    context = {"roles": [(r, l) for r, l in Role.choices if r != Role.MINISTRY_ADMIN], "national_id": "", "role": Role.STUDENT}
+    context = {"roles": [(r, label) for r, label in Role.choices if r != Role.MINISTRY_ADMIN], "national_id": "", "role": Role.STUDENT}
     if request.method == "POST":
         national_id, role = request.POST.get("national_id", ""), request.POST.get("role", "")
         context.update(national_id=national_id, role=role)
@@ -299,8 +313,8 @@ def not_activated(request):
 @staff_view()
 def access_requests_view(request):
     """Seed 004: the school's admins match each request to the register, or reject it with a reason."""
-    from schoolid.families import access_requests
     from schoolid.directory.models import AccessRequest
+    from schoolid.families import access_requests
 
     if request.method == "POST":
         item = AccessRequest.objects.select_related("school").filter(pk=request.POST.get("request", "0")).first()
@@ -434,7 +448,7 @@ def pending_roles(request):
             decide_pending_role(request.user, pending, confirm=request.POST.get("decision") == "confirm", request=request)
         except PermissionError:
             return _denied(request, _("This role is not yours to confirm."))
-        messages.success(request, _("Done."))
+        messages.success(request, _("The decision on the waiting role is recorded."))
         return redirect("console-pending-roles")
     return render(request, "console/pending_roles.html", {"items": pending_roles_for(request.user)})
 
@@ -504,6 +518,6 @@ def sync_report(request, run_id: int):
     if run is None:
         raise Http404
     page = Paginator(sync_selectors.run_problems(run), 100).get_page(request.GET.get("page"))
-    counts = [(SYNC_COUNT_LABELS.get(key, key), value) for key, value in run.counts.items() if value]
+    counts = [(SYNC_COUNT_LABELS.get(key, key), value) for key, value in run.counts.items() if value and isinstance(value, int)]
     return render(request, "console/sync_report.html", {"run": run, "counts": counts, "page": page})
 

@@ -52,6 +52,9 @@ class Identity:
     # Staff sign in with a second factor; the demo enrols an authenticator for them and keeps its key
     # so `schoolid demo --code WHO` can show the current code to someone without an authenticator app.
     totp_seed: str = ""
+    # What SMS sign-in and recovery ask for (printed for the parent).
+    national_id: str = ""
+    mobile: str = ""
 
 
 @dataclass
@@ -211,10 +214,14 @@ class _Builder:
         result.counts["people"] = len(self.people)
         result.counts["org_units"] = OrgUnit.objects.count()
 
-        principal = next(i for i, r, _u in self.roles if r == "principal")
+        def first(role: str) -> int:  # roles are in tree order: these all belong to the first school's branch
+            return next(i for i, r, _u in self.roles if r == role)
+
         guardian = next(g for g, s in self.links if s == demo_student)
-        operator = next(i for i, r, _u in self.roles if r == "ministry_admin")
-        for label, index in [("principal", principal), ("teacher", demo_teacher), ("parent", guardian), ("student", demo_student), ("operator", operator)]:
+        who = [("principal", first("principal")), ("secretary", first("secretary")), ("teacher", demo_teacher),
+               ("supervisor", first("cluster_supervisor")), ("officer", first("district_officer")),
+               ("parent", guardian), ("student", demo_student), ("operator", first("ministry_admin"))]
+        for label, index in who:
             account = accounts[index]
             password = demo_password()
             set_password(account, password)
@@ -224,7 +231,9 @@ class _Builder:
                 device = totp.start_enrolment(account)
                 TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=timezone.now())
                 seed = totp.seed_of(device)
-            result.identities.append(Identity(label, self.people[index].full_name, kind, identifier, password, account.display_code, seed))
+            person = self.people[index]
+            result.identities.append(Identity(label, person.full_name, kind, identifier, password, account.display_code, seed,
+                                              national_id=person.national_id, mobile=person.mobile if person.mobile_verified else ""))
         return result
 
 

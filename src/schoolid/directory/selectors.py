@@ -1,7 +1,7 @@
 """Reads from the register."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from schoolid.directory.models import Guardianship, OrgUnit, Person
 
@@ -46,3 +46,17 @@ def search_schools(query: str, limit: int = 20) -> QuerySet[OrgUnit]:
         qs = qs.filter(search_name__contains=word)
     return qs.select_related("parent").order_by("name")[:limit]
 
+
+def access_request_choices(region_code: str = "", district_code: str = "") -> dict:
+    """The steps of an access request (seed 004: region → district → school): the regions, then the
+    chosen region's districts, then the chosen district's schools (directly or in its clusters)."""
+    units = OrgUnit.objects.filter(active=True)
+    region = units.filter(kind=OrgUnit.Kind.REGION, code=region_code).first() if region_code else None
+    district = units.filter(kind=OrgUnit.Kind.DISTRICT, code=district_code, parent=region).first() if region and district_code else None
+    return {
+        "regions": list(units.filter(kind=OrgUnit.Kind.REGION).order_by("name")),
+        "region": region,
+        "districts": list(units.filter(kind=OrgUnit.Kind.DISTRICT, parent=region).order_by("name")) if region else [],
+        "district": district,
+        "district_schools": list(units.filter(Q(parent=district) | Q(parent__parent=district), kind=OrgUnit.Kind.SCHOOL).order_by("name")) if district else [],
+    }

@@ -16,6 +16,7 @@ from schoolid.accounts.selectors import identifier_key, login_identifier_for
 from schoolid.accounts.services import set_password
 from schoolid.audit.services import record_event
 from schoolid.core.digits import clean_text
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import current_profile
 from schoolid.directory.services import mark_email_verified
 from schoolid.flows import kernel, limits, links
@@ -42,10 +43,12 @@ def _account_for(identifier: str) -> Account | None:
     value = clean_text(identifier)
     if "@" in value:
         # An e-mail works only once the account was activated before (seed 002: the first time, the ID).
-        return Account.objects.select_related("person").filter(person__email=value.lower(), person__email_verified=True).exclude(status=Account.Status.DISABLED).first()
+        return (Account.objects.select_related("person").filter(person__email=value.lower(), person__email_verified=True)
+                .exclude(status__in=(Account.Status.DISABLED, Account.Status.NOT_ACTIVATED)).first())
     return find_by_national_id(value)
 
 
+@limits.answer_in_equal_time
 def start(request, identifier: str) -> bool:
     """Send the activation e-mail when the register has an address. False only when this identifier or
     address asked too often."""
@@ -76,7 +79,7 @@ def start(request, identifier: str) -> bool:
             kind, login = "email", email
         with translation.override(account.preferred_language or profile.default_language):
             subject = str(_("Your SchoolID login and a link to set your password"))
-            body = str(_("Your login for SchoolID: %(login)s\n\nSet your password here (the link works once, for %(minutes)d minutes):\n%(link)s\n\nIf you did not ask for this, ignore this e-mail; nothing changes.") % {"login": login, "minutes": link_seconds() // 60, "link": link})
+            body = str(_("Your login for SchoolID: %(login)s\n\nSet your password here (the link works once, for %(minutes)d minutes):\n%(link)s\n\nIf you did not ask for this, ignore this e-mail; nothing changes.") % {"login": keep(login), "minutes": link_seconds() // 60, "link": link})
         enqueue(channel="email", to=email, subject=subject, body=body, purpose="activation.link", dedupe_key=f"activation:{flow.pk}")
         record_event("activation.requested", "success", target=account, request=request, detail={"flow": str(flow.pk)})
     return True

@@ -11,6 +11,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from schoolid.accounts.passwords import check_password_policy, context_words_for
+from schoolid.core.problems import Problem
 from schoolid.flows import activation, contact_change, kernel, recovery, tokens
 from schoolid.flows import sms_signin as sms_flow
 from schoolid.flows.models import Flow
@@ -61,11 +62,6 @@ class ProvenOut(Schema):
 class RecoveryDone(Schema):
     login: str
     password_changed: bool
-
-
-class Problem(Schema):
-    detail: str
-    problems: list[str] = []
 
 
 SENT = "If an account matches, a message is on its way."
@@ -321,6 +317,42 @@ class SchoolFound(Schema):
     area: str
 
 
+class SessionOut(Schema):
+    id: int
+    device: str
+    user_agent: str
+    address: str
+    last_used: str
+    current: bool
+
+
+@router.get("/settings/sessions", auth=tokens.SessionToken(), response=list[SessionOut], summary="My signed-in sessions (ASVS v5 7.5.2)")
+def list_sessions(request):
+    from schoolid.accounts import sessions
+
+    here = sessions.current_digest(request)
+    return [SessionOut(id=row.pk, device=sessions.device_label(row.user_agent), user_agent=row.user_agent, address=row.ip or "",
+                       last_used=row.last_seen_at.isoformat(), current=row.key_digest == here)
+            for row in sessions.open_sessions(request.user)[:50]]
+
+
+@router.delete("/settings/sessions/{int:session_id}", auth=tokens.SessionToken(), response={204: None, 404: Problem}, summary="Sign one of my sessions out")
+def end_session(request, session_id: int):
+    from schoolid.accounts import sessions
+
+    if not sessions.end_one(request, session_id):
+        return Status(404, Problem(detail="no such session"))
+    return Status(204, None)
+
+
+@router.post("/settings/sessions/end-others", auth=tokens.SessionToken(), response={200: Accepted}, summary="Sign out everywhere but here")
+def end_other_sessions(request):
+    from schoolid.accounts import sessions
+
+    ended = sessions.end_all_others(request)
+    return Status(200, Accepted(detail=f"{ended} sessions ended"))
+
+
 @router.get("/help", response=list[SchoolFound], summary="Who can help me: find a school by name")
 def help_search(request, q: str = ""):
     from schoolid.directory.selectors import search_schools
@@ -330,8 +362,8 @@ def help_search(request, q: str = ""):
 
 @router.get("/help/{code}", response={200: SchoolHelpOut, 404: Problem}, summary="Who can help me: a school's principal, secretary and office contact")
 def help_school(request, code: str):
-    from schoolid.directory.models import OrgUnit
     from schoolid.accounts.selectors import school_helpers
+    from schoolid.directory.models import OrgUnit
 
     school = OrgUnit.objects.filter(kind=OrgUnit.Kind.SCHOOL, code=code[:64], active=True).first()
     if school is None:
@@ -382,13 +414,15 @@ def set_security_question(request, body: QuestionIn):
     return Status(200, Accepted(detail="saved"))
 
 
-@router.get("/recovery/{flow_id}/question", include_in_schema=LEGACY_KBA, response={200: QuestionOut, 404: Problem, 409: Problem}, summary="Legacy option only: the question after the code")
-def recovery_question(request, flow_id: str, binding: str = ""):
+@router.get("/recovery/{flow_id}/question", include_in_schema=LEGACY_KBA, response={200: QuestionOut, 404: Problem, 409: Problem},
+            summary="Legacy option only: the question after the code (the proof's binding in X-Recovery-Binding)")
+def recovery_question(request, flow_id: str):
     from schoolid.accounts import security_questions
 
     if not security_questions.enabled():
         return Status(404, Problem(detail="not offered"))
-    flow = _proven_recovery_flow(flow_id, binding)
+    # The binding travels in a header, never in the URL (FP-CS "URL Tokens").
+    flow = _proven_recovery_flow(flow_id, request.headers.get("X-Recovery-Binding", ""))
     if flow.state != Flow.State.NEEDS_ANSWER:
         return Status(409, Problem(detail="no question is pending"))
     answer = security_questions.SecurityAnswer.objects.filter(account=flow.account).first()

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from schoolid.accounts.models import Account
 from schoolid.accounts.services import attempt_failed, attempt_succeeded, reserve_attempt, throttled_answer
 from schoolid.audit.services import record_event
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import current_profile
 from schoolid.directory.services import set_verified_contact
 from schoolid.flows import kernel, limits, links
@@ -122,6 +123,8 @@ def confirm_email(request, raw_token: str) -> tuple[str, Account | None]:
         flow, account = link.flow, link.flow.account
         kernel.move(flow, Flow.State.DONE)
         set_verified_contact(account.person_id, email=flow.target)
+        if account.person is not None:  # the page after this shows the new address, not the loaded one
+            account.person.email, account.person.email_verified = flow.target, True
         record_event("email_change.confirmed", "success", actor=account, target=account, request=request)
     return "ok", account
 
@@ -135,7 +138,7 @@ def start_phone_change(request, account: Account, new_mobile: str) -> bool:
                             target=new_mobile, expires_at=now + datetime.timedelta(seconds=CODE_SECONDS))
         code = new_code(flow, PHONE_PURPOSE)
         with translation.override(_language(account)):
-            enqueue(channel="sms", to=new_mobile, subject="", body=str(_("SchoolID code to confirm this number: %(code)s. It works for 10 minutes.") % {"code": code}),
+            enqueue(channel="sms", to=new_mobile, subject="", body=str(_("SchoolID code to confirm this number: %(code)s. It works for 10 minutes.") % {"code": keep(code)}),
                     purpose="phone_change.code", dedupe_key=f"phone_change:{flow.pk}")
         record_event("phone_change.requested", "success", actor=account, target=account, request=request, detail={"flow": str(flow.pk)})
     request.session[PHONE_FLOW_KEY] = str(flow.pk)

@@ -1,5 +1,8 @@
 """Anti-automation on sending codes and links (ASVS v5 2.4.1; FP-CS): per identifier, per address and
 per destination, counted over a window in counters every worker shares (core/counters.py)."""
+import functools
+import time
+
 from django.conf import settings
 
 from schoolid.audit.services import client_ip
@@ -20,3 +23,20 @@ def sending_allowed(request, channel: str, identifier: str, destination: str | N
     if destination:
         ok = count(f"send:{channel}:to:{destination}", window) <= limit and ok
     return ok
+
+
+def answer_in_equal_time(start):
+    """Let a flow's start take no less than FLOW_ANSWER_SECONDS, so whether it found an account (and
+    made a code, a link and a message) does not show in the time the answer takes (ASVS v5 6.3.8)."""
+
+    @functools.wraps(start)
+    def padded(*args, **kwargs):
+        began = time.monotonic()
+        try:
+            return start(*args, **kwargs)
+        finally:
+            left = settings.FLOW_ANSWER_SECONDS - (time.monotonic() - began)
+            if left > 0:
+                time.sleep(min(left, 5.0))
+
+    return padded

@@ -24,6 +24,7 @@ from schoolid.accounts.services import attempt_failed, reserve_attempt, set_pass
 from schoolid.accounts.user_codes import normalize_user_code
 from schoolid.audit.services import client_ip, record_event
 from schoolid.core.digits import clean_text
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import current_profile
 from schoolid.credentials.generators import new_link_token, token_digest
 from schoolid.directory.phones import InvalidPhone, normalize_phone
@@ -78,6 +79,7 @@ def _channel(account: Account | None, typed_kind: str) -> str | None:
     return "sms" if sms_ok else None
 
 
+@limits.answer_in_equal_time
 def start(request, need: str, identifier: str) -> bool:
     """Send the proof if an account matches; False only when sending was asked too often. A request
     never locks or changes the account (FP-CS "Account Lockout")."""
@@ -106,7 +108,7 @@ def start(request, need: str, identifier: str) -> bool:
                 enqueue(channel="email", to=destination, subject=subject, body=body, purpose="recovery.link", dedupe_key=f"recovery:{flow.pk}")
             else:
                 code = new_code(flow, PURPOSE)
-                text = str(_("SchoolID recovery code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": code})
+                text = str(_("SchoolID recovery code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": keep(code)})
                 enqueue(channel="sms", to=destination, subject="", body=text, purpose="recovery.code", dedupe_key=f"recovery:{flow.pk}")
         record_event("recovery.requested", "success", target=account, request=request, detail={"channel": channel, "need": need})
     return True

@@ -44,11 +44,19 @@ from schoolid.accounts.services import create_account, set_password
 from schoolid.audit.services import client_ip, record_event
 from schoolid.core import counters
 from schoolid.core.digits import ascii_digits, clean_text
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import Profile, current_profile
 from schoolid.directory.models import Person
 from schoolid.directory.national_ids import SCHEMES
-from schoolid.directory.services import PersonInput, RegisterError, build_person, normalize_email, normalize_mobile, normalize_national_id_for_profile
-from schoolid.directory.services import set_verified_contact
+from schoolid.directory.services import (
+    PersonInput,
+    RegisterError,
+    build_person,
+    normalize_email,
+    normalize_mobile,
+    normalize_national_id_for_profile,
+    set_verified_contact,
+)
 from schoolid.directory.text import search_key
 from schoolid.flows import codes, kernel, limits, links
 from schoolid.flows.activation import link_seconds
@@ -190,11 +198,11 @@ def send_codes(request, flow: Flow, *, email: str, mobile: str, resend: bool = F
             if need_email:
                 code = _new_code(flow, EMAIL_CODE)
                 enqueue(channel="email", to=email, subject=str(_("Your SchoolID registration code")),
-                        body=str(_("Your code to confirm this e-mail address for SchoolID: %(code)s\n\nIt works for 10 minutes. Never give it to anyone. If you did not start a registration, ignore this e-mail.") % {"code": code}),
+                        body=str(_("Your code to confirm this e-mail address for SchoolID: %(code)s\n\nIt works for 10 minutes. Never give it to anyone. If you did not start a registration, ignore this e-mail.") % {"code": keep(code)}),
                         purpose="registration.email_code", dedupe_key=f"registration:{flow.pk}:email:{number}")
             if need_mobile:
                 code = _new_code(flow, MOBILE_CODE)
-                enqueue(channel="sms", to=mobile, subject="", body=str(_("SchoolID registration code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": code}),
+                enqueue(channel="sms", to=mobile, subject="", body=str(_("SchoolID registration code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": keep(code)}),
                         purpose="registration.sms_code", dedupe_key=f"registration:{flow.pk}:sms:{number}")
         kernel.move(flow, Flow.State.CODE_SENT, data=data)
         flow.state, flow.data = Flow.State.CODE_SENT, data
@@ -210,6 +218,7 @@ def _throttle_key(flow: Flow) -> str:
     return f"registration:{flow.identifier_key}"
 
 
+@limits.answer_in_equal_time
 def verify_codes(request, flow: Flow, *, email_code: str, mobile_code: str) -> tuple[str, int]:
     """Check the typed codes. ("created", 0) once both contacts are proven (the account is then made
     or activated, or the owner told: the same answer); otherwise "invalid", "expired" or "throttled"
@@ -282,7 +291,7 @@ def _tell_owner(person: Person, account: Account | None, flow: Flow, reason: str
     code = account.display_code if account is not None else ""
     with translation.override(language):
         if reason == "account_in_use":
-            text = _("Someone tried to register a new SchoolID account with your ID number. You already have an account; your user code is %(code)s. If it was you, sign in, or use \"Forgot your login or password?\" on the sign-in page. If it was not you, your account is unchanged; tell your school if this happens again.") % {"code": code}
+            text = _("Someone tried to register a new SchoolID account with your ID number. You already have an account; your user code is %(code)s. If it was you, sign in, or use \"Forgot your login or password?\" on the sign-in page. If it was not you, your account is unchanged; tell your school if this happens again.") % {"code": keep(code)}
         else:
             text = _("Someone tried to register for SchoolID with your ID number, but the details did not match the school's register, so nothing was changed. If it was you, ask your school to check your details. If it was not you, tell your school.")
         subject, body = str(_("Someone tried to register with your ID number")), str(text)
@@ -290,6 +299,19 @@ def _tell_owner(person: Person, account: Account | None, flow: Flow, reason: str
         enqueue(channel="email", to=person.email, subject=subject, body=body, purpose="registration.duplicate", dedupe_key=f"registration_duplicate:{flow.pk}:email")
     elif person.mobile and person.mobile_verified:
         enqueue(channel="sms", to=person.mobile, subject="", body=body, purpose="registration.duplicate", dedupe_key=f"registration_duplicate:{flow.pk}:sms")
+
+
+def _send_link(flow: Flow, data: dict, language: str, expires) -> None:
+    """The set-password link by e-mail and the "done" SMS, worded alike whether the account was made or
+    the registration refused, so the typed contacts cannot tell a known ID from a new one."""
+    token = links.issue(flow, LINK_PURPOSE, expires)
+    link = f"{settings.BASE_URL}/register/password/{token}/"
+    with translation.override(language or current_profile().default_language):
+        enqueue(channel="email", to=data["email"], subject=str(_("Password for SchoolID")),
+                body=str(_("To finish your SchoolID registration, set your password here (the link works once, for %(minutes)d minutes; you will be asked for your ID number):\n%(link)s\n\nYour user code is shown when your password is set, and e-mailed to you then.\n\nIf you did not register, ignore this e-mail.") % {"minutes": link_seconds() // 60, "link": link}),
+                purpose="registration.link", dedupe_key=f"registration_link:{flow.pk}")
+        enqueue(channel="sms", to=data["mobile"], subject="", body=str(_("SchoolID: we e-mailed you a link to finish your registration.")),
+                purpose="registration.created", dedupe_key=f"registration_created:{flow.pk}")
 
 
 def create(request, flow: Flow) -> None:
@@ -327,10 +349,14 @@ def create(request, flow: Flow) -> None:
         language = data.get("language") or ""
         # Personal data typed into the flow is not kept once the register holds it (or it was refused).
         kept = {"language": language}
+        expires = now + datetime.timedelta(seconds=link_seconds())
         if refusal is not None:
-            kernel.move(flow, Flow.State.LINK_SENT, data=kept, expires_at=now + datetime.timedelta(seconds=link_seconds()))
+            kernel.move(flow, Flow.State.LINK_SENT, data=kept, expires_at=expires)
             record_event("registration.duplicate", "denied", target=account, request=request, detail={"flow": str(flow.pk), "reason": refusal})
             _tell_owner(person, account, flow, refusal)
+            # The registrant's mailbox and phone get what a new registration gets (issue 11 item 3):
+            # the link says what happened only to whoever opens it.
+            _send_link(flow, data, language, expires)
             flow.state = Flow.State.LINK_SENT
             return
         if account is None:
@@ -338,21 +364,18 @@ def create(request, flow: Flow) -> None:
         if language and not account.preferred_language:
             Account.objects.filter(pk=account.pk).update(preferred_language=language)
             account.preferred_language = language
-        expires = now + datetime.timedelta(seconds=link_seconds())
         kernel.move(flow, Flow.State.LINK_SENT, account=account, data=kept, expires_at=expires)
-        token = links.issue(flow, LINK_PURPOSE, expires)
-        link = f"{settings.BASE_URL}/register/password/{token}/"
-        with translation.override(language or current_profile().default_language):
-            enqueue(channel="email", to=data["email"], subject=str(_("Password for SchoolID")),
-                    body=str(_("Your SchoolID account was created.\n\nYour user code: %(code)s\nIt is permanent and never changes. Keep it: you sign in with it.\n\nSet your password here (the link works once, for %(minutes)d minutes; you will be asked for your ID number):\n%(link)s\n\nIf you did not register, ignore this e-mail.") % {"code": account.display_code, "minutes": link_seconds() // 60, "link": link}),
-                    purpose="registration.link", dedupe_key=f"registration_link:{flow.pk}")
-            enqueue(channel="sms", to=data["mobile"], subject="", body=str(_("Your SchoolID account is ready. We e-mailed you your user code and a link to set your password.")),
-                    purpose="registration.created", dedupe_key=f"registration_created:{flow.pk}")
+        _send_link(flow, data, language, expires)
         record_event("registration.activated" if existing else "registration.created", "success", target=account, request=request, detail={"flow": str(flow.pk)})
         flow.state, flow.account = Flow.State.LINK_SENT, account
 
 
 # --- step 4: the password, from the e-mailed link -------------------------------------------------
+def refused_link(raw: str) -> LinkToken | None:
+    """The link sent for a registration that was refused (an ID the register knows, see create())."""
+    return links.usable(raw, LINK_PURPOSE, flow__account__isnull=True)
+
+
 def link_for(raw: str, *, used: bool = False) -> LinkToken | None:
     """The registration link for `raw` if it still works (or, with used=True, once it was used)."""
     if used:

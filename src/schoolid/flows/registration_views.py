@@ -26,8 +26,11 @@ class IdentityForm(forms.Form):
     national_id = _text(gettext_lazy("ID number"), "off", inputmode="numeric", autofocus=True)
     given_name = _text(gettext_lazy("Given name"), "given-name")
     family_name = _text(gettext_lazy("Family name"), "family-name")
-    # A date field sends YYYY-MM-DD; typed text in any digits (DD.MM.YYYY) is read as well.
-    birth_date = forms.CharField(label=gettext_lazy("Birth date"), max_length=32, widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}))
+    # Typed day first, as the countries' own forms ask (a browser date field would show the browser's
+    # order, mm/dd/yyyy in many); DD.MM.YYYY, DD/MM/YYYY or YYYY-MM-DD in any digits is read.
+    birth_date = forms.CharField(label=gettext_lazy("Birth date"), max_length=32,
+                                 help_text=gettext_lazy("Day, month, year: for example 23.04.1985"),
+                                 widget=forms.TextInput(attrs={"autocomplete": "bday", "aria-describedby": "birth_date-hint", "spellcheck": "false"}))
 
 
 class ContactForm(forms.Form):
@@ -185,6 +188,9 @@ def password(request, token: str):
     """Step 4, from the e-mailed link: the ID number, then a password under the policy."""
     _enabled_or_404()
     link = registration.link_for(token)
+    if link is None and registration.refused_link(token) is not None:
+        # A refused registration: said plainly, only to whoever holds the e-mailed link.
+        return _no_referrer(render(request, "flows/registration_refused.html", {}))
     if link is None:
         used = registration.link_for(token, used=True)
         if (used is not None and request.session.get(registration.SAVED_SESSION_KEY) == str(used.flow_id)

@@ -20,6 +20,7 @@ from schoolid.accounts.models import Account
 from schoolid.accounts.selectors import identifier_key
 from schoolid.accounts.services import attempt_failed, reserve_attempt, throttled_answer
 from schoolid.audit.services import client_ip, record_event
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import current_profile
 from schoolid.directory.national_ids import SCHEMES, InvalidNationalId
 from schoolid.flows import kernel, limits
@@ -52,6 +53,7 @@ def find_by_national_id(raw: str) -> Account | None:
     return Account.objects.select_related("person").filter(person__national_id_scheme=scheme.code, person__national_id=number).first()
 
 
+@limits.answer_in_equal_time
 def start(request, national_id: str) -> bool:
     """Start a flow and send a code if the ID belongs to an eligible account. Returns False only when
     this identifier or address asked too often (the same answer whether or not the ID exists)."""
@@ -70,7 +72,7 @@ def start(request, national_id: str) -> bool:
             from django.utils import translation
 
             with translation.override(account.preferred_language or current_profile().default_language):
-                text = str(_("SchoolID sign-in code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": code})
+                text = str(_("SchoolID sign-in code: %(code)s. It works for 10 minutes. Never give it to anyone.") % {"code": keep(code)})
             enqueue(channel="sms", to=account.person.mobile, subject="", body=text, purpose="signin.sms_code", dedupe_key=f"sms_signin:{flow.pk}")
             record_event("signin.sms_code", "success", target=account, request=request, detail={"flow": str(flow.pk)})
         else:

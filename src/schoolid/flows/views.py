@@ -3,8 +3,8 @@ import functools
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
-from django.template.loader import render_to_string
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
@@ -15,11 +15,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 from schoolid.core.humanize import duration_text
 from schoolid.credentials import totp
 from schoolid.credentials.services import secret_for_link
-from schoolid.flows import activation
+from schoolid.flows import activation, recovery
 from schoolid.flows import login as flow
-from schoolid.flows import recovery
 from schoolid.flows import sms_signin as sms_flow
-from schoolid.flows.forms import ActivationStartForm, CodeForm, RecoveryCodeForm, RecoveryStartForm, EnrolForm, NewPasswordForm, SignInForm, SlipSignInForm, SmsCodeForm, SmsStartForm
+from schoolid.flows.forms import (
+    ActivationStartForm,
+    CodeForm,
+    EnrolForm,
+    NewPasswordForm,
+    RecoveryCodeForm,
+    RecoveryStartForm,
+    SignInForm,
+    SlipSignInForm,
+    SmsCodeForm,
+    SmsStartForm,
+)
 
 NEXT_KEY = "signin_next"
 
@@ -384,8 +394,8 @@ def recovery_finish(request):
 def who_can_help(request):
     """When self-service cannot work: the school's principal and secretary by name, and the school's
     own contact. No personal phone number or e-mail is shown."""
-    from schoolid.directory.models import OrgUnit
     from schoolid.accounts.selectors import school_helpers
+    from schoolid.directory.models import OrgUnit
     from schoolid.directory.selectors import search_schools
 
     query = request.GET.get("q", "")[:100]
@@ -405,15 +415,18 @@ def who_can_help(request):
 @require_http_methods(["GET", "POST"])
 def access_request(request):
     """Seed 004: someone without an account picks the school and asks for access."""
-    from schoolid.families import access_requests
     from schoolid.directory.models import AccessRequest, OrgUnit
-    from schoolid.directory.selectors import search_schools
+    from schoolid.directory.selectors import access_request_choices, search_schools
     from schoolid.directory.services import RegisterError
+    from schoolid.families import access_requests
 
     code = (request.POST.get("school") or request.GET.get("school", ""))[:64]
     school = OrgUnit.objects.filter(kind=OrgUnit.Kind.SCHOOL, code=code, active=True).select_related("parent__parent").first() if code else None
     query = request.GET.get("q", "")[:100]
-    context = {"school": school, "query": query, "schools": search_schools(query) if query and not school else [], "roles": AccessRequest.ROLES, "data": request.POST}
+    context = {"school": school, "query": query, "schools": search_schools(query) if query and not school else [], "roles": AccessRequest.ROLES,
+               "data": request.POST or {"role": request.GET.get("role", "")}, "role": request.GET.get("role", "")}
+    if school is None:  # role → region → district → school, with the name search as a shortcut
+        context.update(access_request_choices(request.GET.get("region", "")[:64], request.GET.get("district", "")[:64]))
     if request.method == "POST" and school is not None:
         try:
             access_requests.submit(request, role=request.POST.get("role", ""), school=school, national_id=request.POST.get("national_id", ""),

@@ -3,6 +3,8 @@ language (the slips' bundled fonts, shaped by HarfBuzz, right to left for fa and
 from __future__ import annotations
 
 import json
+import logging
+import re
 
 from django.conf import settings
 from django.utils import translation
@@ -11,6 +13,15 @@ from django.utils.translation import gettext_lazy
 
 from schoolid.accounts.models import Account, Role
 from schoolid.directory.models import Guardianship
+
+# fontTools reports every subsetting step at INFO; those lines say nothing to an operator.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+_SCRIPTS = {
+    "latin": re.compile("[A-Za-z\u00c0-\u024f\u0400-\u04ff]"),
+    "persian": re.compile("[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]"),
+    "hebrew": re.compile("[\u0590-\u05ff\ufb1d-\ufb4f]"),
+    "bengali": re.compile("[\u0980-\u09ff]"),
+}
 
 
 def as_json(data: dict) -> bytes:
@@ -107,7 +118,7 @@ def _lines(data: dict) -> list[tuple[str, str]]:
         out.append(("text", _("One-time passwords issued: %(n)d") % {"n": len(account["one_time_passwords_issued"])}))
     section("roles")
     for r in data["roles"] or [None]:
-        out.append(("text", "—" if r is None else f"{_choice(Role, r['role'])} — {r['org_unit']} ({(r['valid_from'] or '')[:10]} – {(r['valid_until'] or '')[:10]})"))
+        out.append(("text", "—" if r is None else f"{_choice(Role, r['role'])} — {r['org_unit']} ({(r['valid_from'] or r.get('asked_at') or '')[:10]} – {(r['valid_until'] or '')[:10]})"))
     section("guardian_links")
     links = data["guardian_links"]
     for label, rows in ((_("Parent or guardian"), links["guardians"]), (_("Child"), links["children"])):
@@ -120,7 +131,9 @@ def _lines(data: dict) -> list[tuple[str, str]]:
     out.append(("text", "—" if register is None else _("Last changed by the register: %(date)s") % {"date": (register["last_changed_at"] or "")[:10]}))
     section("sessions")
     sessions = data["sessions"]
-    out.append(("text", _("Open sessions: %(n)d") % {"n": len(sessions["open"])}))
+    for signed in sessions["signed_in"]:
+        out.append(("text", f"{signed['signed_in_at'][:16].replace('T', ' ')} {signed['device'] or '—'} {signed['ip'] or ''}"
+                            f" → {(signed['ended_at'] or signed['last_seen_at'] or '')[:16].replace('T', ' ')}"))
     for flow in sessions["journeys"]:
         out.append(("text", f"{flow['started_at'][:16].replace('T', ' ')} {flow['kind']} ({flow['state']})"))
     section("messages")
@@ -150,18 +163,23 @@ def as_pdf(data: dict, language: str) -> bytes:
     rtl = language in _RTL_LANGUAGES
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
+    with translation.override(language):
+        lines = _lines(data)
+    # Only the faces the text needs: each embedded font is subset when the PDF is written, and that is
+    # most of the time a PDF takes.
     primary = _LANGUAGE_FACE.get(language, "latin")
-    faces = [primary] + [f for f in ("latin", "persian", "hebrew", "bengali") if f != primary]
+    text = "".join(line for _kind, line in lines)
+    faces = [primary] + [face for face in ("latin", "persian", "hebrew", "bengali")
+                         if face != primary and _SCRIPTS[face].search(text)]
     for face in faces:
         regular, bold = _FACES[face]
         pdf.add_font(face, "", str(FONT_DIR / regular))
-        pdf.add_font(face, "B", str(FONT_DIR / bold))
+        if face == primary:
+            pdf.add_font(face, "B", str(FONT_DIR / bold))
     pdf.set_fallback_fonts(faces[1:], exact_match=False)
     pdf.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr")
     pdf.add_page()
     align = "R" if rtl else "L"
-    with translation.override(language):
-        lines = _lines(data)
     for kind, text in lines:
         if kind == "title":
             pdf.set_font(primary, "B", 16)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from schoolid.accounts import services as accounts
 from schoolid.accounts.models import Account
 from schoolid.accounts.services import erase_account
 from schoolid.audit import services as audit
@@ -48,6 +49,19 @@ def national_id_token(scheme: str, number: str) -> str:
     A plain hash would not do: national IDs are few enough to hash them all and look the number up."""
     mac = hmac.new(_key(), f"national-id:{scheme}:{number}".encode(), hashlib.sha256).digest()
     return "#" + base64.urlsafe_b64encode(mac).decode().rstrip("=")[:31]
+
+
+def _row_token(token: str, person_pk: int) -> str:
+    """What the erased person's row keeps in place of the number: the start of the keyed hash and the
+    row's id, so that someone erased, returning and erased again leaves two distinct rows. Recognition
+    uses the full hash on the erasure record."""
+    digits, n = "", person_pk
+    while True:
+        n, r = divmod(n, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + digits
+        if not n:
+            break
+    return f"{token[:24]}.{digits}"[:32]
 
 
 def pseudonym_for(account_pk: int | None, person_pk: int) -> str:
@@ -115,8 +129,9 @@ def _erase(person: Person, account: Account | None, *, actor, reason: str, reque
         erase_account(account)
     provisioning.forget_person(person)
     notify.forget_recipients(addresses)
-    erase_person(person, national_id_token=token)
-    changed = audit.pseudonymise_target(labels=labels, needles=needles, pseudonym=pseudonym)
+    erase_person(person, national_id_token=_row_token(token, person.pk))
+    changed = audit.pseudonymise_target(account_ids=selectors.related_account_ids(person, account), labels=labels,
+                                        needles=needles, pseudonym=pseudonym)
     actor_label = getattr(actor, "user_code", None) or (actor if isinstance(actor, str) else "")
     record = ErasureRecord.objects.create(person_id=person.pk, user_code=account.user_code if account else "", national_id_token=token,
                                           pseudonym=pseudonym, reason=reason, erased_by=actor_label[:64])
@@ -229,6 +244,9 @@ def plan_retention(now=None, limit: int | None = None) -> list[Step]:
     sessions = Step("delete expired sessions", "ended_session_days", now - r.ended_session_days * days)
     sessions.ids = selectors.ended_sessions_before(sessions.cutoff, limit)
     steps.append(sessions)
+    records = Step("delete ended session records", "ended_session_days", now - r.ended_session_days * days)
+    records.ids = accounts.session_records_ended_before(records.cutoff, limit)
+    steps.append(records)
     return steps
 
 
@@ -258,6 +276,8 @@ def _apply(step: Step) -> int:
         return provisioning.purge_runs(step.ids)
     if step.category == "delete ended journeys":
         return flows.purge_flows(step.ids)
+    if step.category == "delete ended session records":
+        return accounts.purge_session_records(step.ids)
     if step.category == "delete expired sessions":
         from importlib import import_module
 
@@ -279,6 +299,5 @@ def retain(*, dry_run: bool = False, now=None) -> RetentionPlan:
             ids = step.ids
             for start in range(0, len(ids), size):
                 step.done += _apply(Step(step.category, step.setting, step.cutoff, ids[start:start + size]))
-        record_event("privacy.retention", "success", actor="retention",
-                     detail={s.setting if s.setting != "-" else "returning": len(s.ids) for s in steps})
+        record_event("privacy.retention", "success", actor="retention", detail={s.category: s.done for s in steps})
     return RetentionPlan(steps=steps, dry_run=dry_run)

@@ -1,5 +1,6 @@
 """Subject access from the web: the person themself, a guardian for a young child, staff in scope.
 Every export is audited; the file is never cached."""
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -9,18 +10,25 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from schoolid.accounts.models import Account
-from schoolid.accounts.scope import Action, decide
+from schoolid.accounts.scope import Action, decide, is_young
 from schoolid.accounts.services import refuse
 from schoolid.audit.services import record_event
 from schoolid.console.views import staff_view
 from schoolid.core.profiles import current_profile
-from schoolid.accounts.scope import is_young
 from schoolid.directory.models import Guardianship
+from schoolid.flows import limits
 from schoolid.privacy import exports, services
 
 
 def _file(request, person, account: Account | None, *, requester, channel: str, language: str | None = None):
     fmt = "json" if request.GET.get("format") == "json" else "pdf"
+    # Each export reads everything and draws a PDF: a few per hour is what a person needs (ASVS v5 2.4.1).
+    if limits.count(f"privacy:export:{requester.pk}", 3600) > settings.SCHOOLID_EXPORTS_PER_HOUR:
+        record_event("privacy.exported", "denied", actor=requester, target=account or f"person:{person.pk}", request=request,
+                     detail={"via": channel, "reason": "rate_limited"})
+        response = render(request, "console/denied.html", {"message": _("Too many downloads. Wait an hour, then try again.")}, status=429)
+        response["Retry-After"] = "3600"
+        return response
     data = services.export_for(requester, person, request=request, channel=channel, fmt=fmt)
     name = f"schoolid-{account.user_code if account else person.pk}-{timezone.localdate():%Y-%m-%d}"
     if fmt == "json":

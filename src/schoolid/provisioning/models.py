@@ -41,6 +41,8 @@ class ImportProblem(models.Model):
     field = models.CharField(_("field"), max_length=64, blank=True)
     reason = models.CharField(_("reason"), max_length=300)
     sourced_id = models.CharField(_("source id"), max_length=128, blank=True)
+    # "refused" (the row changed nothing) or "warning" (applied without the field named).
+    severity = models.CharField(_("severity"), max_length=16, default="refused")
 
     class Meta:
         verbose_name = _("refused row")

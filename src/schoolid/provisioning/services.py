@@ -24,7 +24,7 @@ from schoolid.provisioning.oneroster.merge import RECORD, Merge
 from schoolid.provisioning.oneroster.orgs import OrgMerge
 from schoolid.provisioning.oneroster.staging import Stage
 from schoolid.provisioning.oneroster.users import UserStaging
-from schoolid.provisioning.report import Problem, write_report
+from schoolid.provisioning.report import Problem, file_buckets, write_report
 
 logger = logging.getLogger("schoolid.provisioning")
 
@@ -42,6 +42,22 @@ class SyncNotConfigured(RuntimeError):
     pass
 
 
+class NotMigrated(DatasetError):
+    """The database has no tables (or old ones): nothing can be imported before `schoolid migrate`."""
+
+
+def _check_migrated() -> None:
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError:
+        pending = True
+    if pending:
+        raise NotMigrated(_("The database is not set up for this version: run `schoolid migrate` first."))
+
+
 @dataclass
 class ImportResult:
     run: ImportRun | None
@@ -49,6 +65,16 @@ class ImportResult:
     problems: list[Problem] = field(default_factory=list)
     dry_run: bool = False
     report_paths: list[Path] = field(default_factory=list)
+    # Per file: rows read, and how many were applied, unchanged, ended, warned and refused.
+    files: dict = field(default_factory=dict)
+
+    @property
+    def refused(self) -> list[Problem]:
+        return [p for p in self.problems if p.refused]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.refused]
 
 
 def _stored_hashes() -> dict[int, str]:
@@ -100,6 +126,7 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
 
     now = timezone.now()
     counts: Counter = Counter({key: 0 for key in COUNT_KEYS})
+    _check_migrated()
     try:
         dataset = open_dataset(path)
     except DatasetError as exc:
@@ -121,8 +148,11 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
             tree_files = {name for name in ("orgs.csv", "classes.csv") if dataset.present(name)}
             step("orgs")
             tree_changed = bool(tree_files - unchanged)
+            orgs = OrgMerge(dataset, problems, counts, now)
             if tree_changed:
-                OrgMerge(dataset, problems, counts, now).merge()
+                orgs.merge()
+            else:
+                orgs.read_aliases()
             users = UserStaging(dataset, stage, problems, counts)
             users.create_tables()
             step("users")
@@ -135,7 +165,7 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
                 users.stage_demographics()
             background = users.stage_in_background("roles.csv" not in skipped, "enrollments.csv" not in skipped)
             try:
-                merge = Merge(dataset, stage, problems, counts, now, actor=actor, request=request, skipped=skipped)
+                merge = Merge(dataset, stage, problems, counts, now, actor=actor, request=request, skipped=skipped, orgs=orgs)
                 step("people")
                 merge.check_people()
                 merge.merge_people()
@@ -157,18 +187,27 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
             settle_pending_roles()
             step("finish")
             stage.drop_all()
+            # Files not read again (identical to the last applied ones) keep their rows' outcome:
+            # the rows still not applied are reported again, not forgotten.
+            not_read = {name for name in (skipped | (set() if tree_changed else tree_files)) if dataset.present(name)}
+            files = _carry_forward(last, not_read, problems)
+            files.update(file_buckets(dataset.read, [p for p in problems if p.file not in not_read],
+                                      users.unchanged + orgs.unchanged, users.ended + orgs.ended))
             problems.sort(key=lambda p: (p.file, p.line))
-            run.counts = dict(counts)
+            refused = sum(1 for p in problems if p.refused)
+            run.counts = {**counts, "files": files}
             run.file_hashes = dataset.fingerprints
-            run.problem_count = len(problems)
+            run.problem_count = refused
             run.status = ImportRun.Status.SUCCEEDED
             run.finished_at = timezone.now()
             run.save()
             ImportProblem.objects.bulk_create(
-                [ImportProblem(run=run, file=p.file, line=p.line, field=p.field[:64], reason=str(p.reason)[:300], sourced_id=p.sourced_id[:128])
+                [ImportProblem(run=run, file=p.file, line=p.line, field=p.field[:64], reason=str(p.reason)[:300], sourced_id=p.sourced_id[:128],
+                               severity=p.severity)
                  for p in problems[: settings.SCHOOLID_IMPORT_MAX_STORED_PROBLEMS]], batch_size=2000)
             record_event("provisioning.import", "success", actor=actor or "register", request=request,
-                         detail={"run": run.pk, "source": str(path), "dry_run": dry_run, "refused_rows": len(problems),
+                         detail={"run": run.pk, "source": str(path), "dry_run": dry_run, "refused_rows": refused,
+                                 "warned_rows": sum(f["warned"] for f in files.values()),
                                  **{k: v for k, v in counts.items() if v}})
             if dry_run:
                 transaction.set_rollback(True)
@@ -181,13 +220,23 @@ def import_oneroster(path, *, dry_run: bool = False, actor=None, request=None, r
                                      actor=actor, status=ImportRun.Status.FAILED, finished_at=timezone.now(),
                                      error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
-    result = ImportResult(run=None if dry_run else run, counts=dict(counts), problems=problems, dry_run=dry_run)
+    result = ImportResult(run=None if dry_run else run, counts=dict(counts), problems=problems, dry_run=dry_run, files=files)
     if report:
-        result.report_paths = write_report(report, problems, result.counts, source=str(path), dry_run=dry_run)
+        result.report_paths = write_report(report, problems, result.counts, source=str(path), dry_run=dry_run, files=files)
     elif not dry_run and run is not None:
         result.report_paths = write_report(Path(settings.SCHOOLID_REPORT_DIR) / f"import-{run.pk}", problems, result.counts,
-                                           source=str(path), dry_run=False)
+                                           source=str(path), dry_run=False, files=files)
     return result
+
+
+def _carry_forward(last: ImportRun | None, names: set[str], problems: list[Problem]) -> dict:
+    """The last applied run's outcome for files not read this time: their problems and counts."""
+    if not last or not names:
+        return {}
+    for p in ImportProblem.objects.filter(run=last, file__in=names).order_by("id"):
+        problems.append(Problem(p.file, p.line, p.field, p.reason, p.sourced_id, p.severity))
+    before = last.counts.get("files", {}) if isinstance(last.counts, dict) else {}
+    return {name: dict(before[name]) for name in names if name in before}
 
 
 class SyncAlreadyRunning(RuntimeError):

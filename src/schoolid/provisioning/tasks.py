@@ -20,4 +20,4 @@ def sync_register(actor_id: int | None = None) -> dict:
         # Both are on record already (the lock holder's run, or the audited failure); a job has no one to tell.
         logger.warning("sync not run: %s", exc)
         return {"run": None, "error": str(exc)}
-    return {"run": result.run.pk if result.run else None, "refused_rows": len(result.problems)}
+    return {"run": result.run.pk if result.run else None, "refused_rows": len(result.refused)}

@@ -90,6 +90,9 @@ class Profile:
     # Security questions (seed 000, 003). Non-conformant with ASVS 6.4.2 / NIST §3.1.1.2(8).
     legacy_security_questions: bool = False
     retention: Retention = field(default_factory=Retention)
+    # false: a register (OneRoster) person without a national ID is kept, keyed by the source's
+    # sourcedId under the scheme SOURCE_SCHEME, never merged with a national-ID person.
+    national_id_required: bool = True
 
     def allows_identifier(self, kind: str) -> bool:
         return kind in self.login_identifiers
@@ -128,6 +131,7 @@ def parse_profile(data: dict) -> Profile:
         password_policy=policy,
         legacy_security_questions=bool(data.get("legacy_security_questions", False)),
         retention=_retention(data),
+        national_id_required=bool(data.get("national_id_required", True)),
     )
 
 

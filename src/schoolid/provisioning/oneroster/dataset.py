@@ -10,8 +10,8 @@ import codecs
 import csv
 import hashlib
 import io
-import re
 import os
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from schoolid.core.digits import clean_text
-from schoolid.provisioning.report import Problem
+from schoolid.provisioning.report import Problem, warning
 
 FILES = ("manifest.csv", "orgs.csv", "academicSessions.csv", "classes.csv", "users.csv", "roles.csv",
          "enrollments.csv", "demographics.csv")
@@ -36,6 +36,27 @@ REQUIRED = {
     "enrollments.csv": ("classSourcedId", "userSourcedId", "role"),
     "demographics.csv": ("sourcedId", "birthDate"),
 }
+
+# Columns of the OneRoster 1.2 and 1.1 CSV bindings that SchoolID reads or knows. A header that
+# matches one of them but for case ("birthdate") is read as that column, with a warning.
+KNOWN = {
+    "orgs.csv": ("sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId"),
+    "academicSessions.csv": ("sourcedId", "status", "dateLastModified", "title", "type", "startDate", "endDate",
+                             "parentSourcedId", "schoolYear"),
+    "classes.csv": ("sourcedId", "status", "dateLastModified", "title", "grades", "courseSourcedId", "classCode", "classType",
+                    "location", "schoolSourcedId", "termSourcedIds", "subjects", "subjectCodes", "periods"),
+    "users.csv": ("sourcedId", "status", "dateLastModified", "enabledUser", "username", "userIds", "givenName", "familyName",
+                  "middleName", "identifier", "email", "sms", "phone", "agentSourcedIds", "grades", "password",
+                  "userMasterIdentifier", "preferredGivenName", "preferredFamilyName", "primaryOrgSourcedId", "role",
+                  "orgSourcedIds", "metadata.givenNameLatin", "metadata.familyNameLatin"),
+    "roles.csv": ("sourcedId", "status", "dateLastModified", "userSourcedId", "roleType", "role", "beginDate", "endDate",
+                  "orgSourcedId", "userProfileSourcedId"),
+    "enrollments.csv": ("sourcedId", "status", "dateLastModified", "classSourcedId", "schoolSourcedId", "userSourcedId",
+                        "role", "primary", "beginDate", "endDate"),
+    "demographics.csv": ("sourcedId", "status", "dateLastModified", "birthDate", "sex"),
+}
+# Other names exports use for a column (demographics keyed by the user's id, as some SIS write it).
+ALIASES = {"demographics.csv": {"userSourcedId": "sourcedId"}}
 
 csv.field_size_limit(1 << 20)
 
@@ -52,6 +73,8 @@ class Dataset:
     _open: dict[str, object] = field(repr=False, default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
+    # Records read per file (a row refused as unreadable counts too), for the per-file counts.
+    read: dict[str, int] = field(default_factory=dict)
 
     def present(self, name: str) -> bool:
         return self.modes.get(name, "absent") != "absent" and name in self._open
@@ -60,11 +83,14 @@ class Dataset:
         return self.modes.get(name, "absent")
 
     def rows(self, name: str) -> Iterator[tuple[int, dict[str, str]]]:
-        """(line, row) for each record of `name`; bad records are added to `problems` and skipped."""
+        """(line, row) for each record of `name`; bad records are added to `problems` and skipped.
+        Lines are physical lines: a quoted field across lines moves the next record's line on."""
         if not self.present(name):
             return
+        self.read.setdefault(name, 0)
         with self._open[name]() as raw:
-            reader = csv.reader(_decoded_lines(raw))
+            bom = []
+            reader = csv.reader(_decoded_lines(raw, bom))
             line = 1
             try:
                 header = next(reader)
@@ -76,7 +102,9 @@ class Dataset:
             if any(_UNDECODABLE.search(h) for h in header):
                 self.problems.append(Problem(name, 1, "", _("The header is not valid UTF-8.")))
                 return
-            header = [h.strip() for h in header]
+            if bom:
+                self.problems.append(warning(name, 1, "", _("The file starts with a byte order mark; it is ignored.")))
+            header = self._header(name, [h.strip() for h in header])
             missing = [c for c in REQUIRED.get(name, ()) if c not in header]
             if missing:
                 self.problems.append(Problem(name, 1, ",".join(missing), _("Required columns are missing.")))
@@ -89,13 +117,17 @@ class Dataset:
                 except StopIteration:
                     return
                 except csv.Error as exc:
+                    self.read[name] += 1
                     self.problems.append(Problem(name, line, "", _("The row cannot be read: %(error)s") % {"error": exc}))
                     continue
                 if not values or values == [""]:
                     continue
+                self.read[name] += 1
                 if _UNDECODABLE.search("".join(values)):
                     self.problems.append(Problem(name, line, "", _("The row is not valid UTF-8.")))
                     continue
+                if len(values) > width and not any(v.strip() for v in values[width:]):
+                    values = values[:width]  # empty trailing fields (under empty trailing header columns)
                 if len(values) != width:
                     self.problems.append(Problem(
                         name, line, "",
@@ -105,16 +137,38 @@ class Dataset:
                     continue
                 yield line, dict(zip(header, values))
 
+    def _header(self, name: str, header: list[str]) -> list[str]:
+        """Drop empty trailing columns and read known columns under their standard names, with a
+        warning for each change (exports from spreadsheets and some SIS do both)."""
+        trailing = 0
+        while header and not header[-1]:
+            header.pop()
+            trailing += 1
+        if trailing:
+            self.problems.append(warning(name, 1, "", _("The header ends with %(count)d empty columns; they are ignored.") % {"count": trailing}))
+        known = {c.lower(): c for c in KNOWN.get(name, ())}
+        aliases = ALIASES.get(name, {})
+        out = []
+        for column in header:
+            standard = column if column in known.values() else aliases.get(column) or known.get(column.lower())
+            if standard and standard != column and standard not in header:
+                self.problems.append(warning(name, 1, column, _("The column “%(found)s” is read as “%(standard)s”.") % {
+                    "found": column, "standard": standard}))
+                column = standard
+            out.append(column)
+        return out
+
 
 # Bytes that are not UTF-8 come through as lone surrogates, so one bad row is refused, not the file.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
-def _decoded_lines(raw):
+def _decoded_lines(raw, bom: list):
     first = True
     for line in raw:
         if first and line.startswith(codecs.BOM_UTF8):
             line = line[len(codecs.BOM_UTF8):]
+            bom.append(True)
         first = False
         yield line.decode("utf-8", "surrogateescape")
 

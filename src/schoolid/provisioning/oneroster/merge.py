@@ -21,7 +21,8 @@ from schoolid.accounts.user_codes import generate_user_codes
 from schoolid.audit.services import record_event
 from schoolid.directory.models import Guardianship, OrgUnit, Person
 from schoolid.provisioning.models import RegisterRecord
-from schoolid.provisioning.report import Problem
+from schoolid.provisioning.oneroster.orgs import parent_deleted, parent_refused
+from schoolid.provisioning.report import Problem, warning
 
 # Table names from the owners' models, never typed: a renamed table cannot be missed here.
 PERSON = Person._meta.db_table
@@ -39,8 +40,9 @@ DATED_SCHEMES = ("pl_pesel",)
 
 
 class Merge:
-    def __init__(self, dataset, stage, problems: list[Problem], counts: dict, now, *, actor=None, request=None, skipped=()):
+    def __init__(self, dataset, stage, problems: list[Problem], counts: dict, now, *, actor=None, request=None, skipped=(), orgs=None):
         self.dataset, self.stage, self.problems, self.counts, self.now = dataset, stage, problems, counts, now
+        self.orgs = orgs  # the OrgMerge of this run: departments, and which org rows were refused or deleted
         self.skipped = set(skipped)  # files identical to the last applied ones, not read this time
         self.actor, self.request = actor, request
         self.pg = connection.vendor == "postgresql"
@@ -290,18 +292,22 @@ class Merge:
         now = self.now
         self.stage.index("stage_role", "sid")
         self.stage.index("stage_enr", "sid")
+        # A department stands for its parent unit (orgs.OrgMerge._alias).
+        for alias, parent in (self.orgs.aliases.items() if self.orgs else ()):
+            self.sql("UPDATE stage_role SET org_sid = %s WHERE org_sid = %s", [parent, alias])
         known_person = f"(SELECT 1 FROM {PERSON} p WHERE p.sourced_id = x.sid)"
         for file, table, org_col, field in (("roles.csv", "stage_role", "org_sid", "orgSourcedId"),
                                             ("enrollments.csv", "stage_enr", "class_sid", "classSourcedId")):
             where_file = "AND x.file = %s" if table == "stage_role" else ""
             for this_file in ([file, "users.csv"] if table == "stage_role" else [file]):
                 params = [this_file] if table == "stage_role" else []
-                self._report(this_file, "userSourcedId" if this_file != "users.csv" else "sourcedId",
-                             _("Unknown user: not in users.csv and not in the register."),
-                             f"SELECT x.line, x.sid FROM {table} x WHERE NOT x.deleted {where_file} AND NOT EXISTS {known_person}", params)
-                self._report(this_file, field if this_file != "users.csv" else "orgSourcedIds", _("Unknown org."),
-                             f"""SELECT x.line, x.sid FROM {table} x WHERE NOT x.deleted {where_file} AND EXISTS {known_person}
-                                 AND NOT EXISTS (SELECT 1 FROM {ORG} o WHERE o.sourced_id = x.{org_col})""", params)
+                user_field = "userSourcedId" if this_file != "users.csv" else "sourcedId"
+                for line, rid, sid in self.rows(f"SELECT x.line, x.rid, x.sid FROM {table} x WHERE NOT x.deleted {where_file} AND NOT EXISTS {known_person}", params):
+                    self.problems.append(Problem(this_file, line, user_field, self._why_no_user(sid), rid or sid or ""))
+                org_field = field if this_file != "users.csv" else "orgSourcedIds"
+                for line, rid, org_sid in self.rows(f"""SELECT x.line, x.rid, x.{org_col} FROM {table} x WHERE NOT x.deleted {where_file} AND EXISTS {known_person}
+                                                       AND NOT EXISTS (SELECT 1 FROM {ORG} o WHERE o.sourced_id = x.{org_col})""", params):
+                    self.problems.append(Problem(this_file, line, org_field, self._why_no_org(org_sid, table), rid or ""))
         wanted = f"""
             SELECT a.id AS account_id, x.role AS role, o.id AS org_id FROM stage_role x JOIN {PERSON} p ON p.sourced_id = x.sid
               JOIN {ACCOUNT} a ON a.person_id = p.id JOIN {ORG} o ON o.sourced_id = x.org_sid WHERE NOT x.deleted
@@ -356,6 +362,32 @@ class Merge:
                         WHERE x.deleted AND a.id = {ASSIGN}.account_id AND o.id = {ASSIGN}.org_unit_id AND x.role = {ASSIGN}.role)""", [now])
         self.counts["roles_ended"] = ended
 
+    def _refusal_of(self, files, sid):
+        if not hasattr(self, "_refusals"):
+            self._refusals = {}
+            for p in self.problems:
+                if p.refused and p.sourced_id:
+                    self._refusals.setdefault((p.file, p.sourced_id), p)
+        return next((self._refusals[(f, sid)] for f in files if (f, sid) in self._refusals), None)
+
+    def _why_no_user(self, sid):
+        """Say what became of a user the file does have: refused, or marked tobedeleted."""
+        refused = self._refusal_of(("users.csv",), sid)
+        if refused is not None:
+            return parent_refused("users.csv", refused.line, refused.reason)
+        deleted = self.rows("SELECT line FROM stage_person WHERE sid = %s AND deleted", [sid])
+        if deleted:
+            return parent_deleted("users.csv", deleted[0][0])
+        return _("Unknown user: not in users.csv and not in the register.")
+
+    def _why_no_org(self, sid, table):
+        refused = self._refusal_of(("orgs.csv", "classes.csv"), sid)
+        if refused is not None:
+            return parent_refused(refused.file, refused.line, refused.reason)
+        if self.orgs is not None and sid in self.orgs.deleted:
+            return parent_deleted(*self.orgs.rows_of[sid])
+        return _("Unknown org.")
+
     # -- guardians ------------------------------------------------------------------------------
     def merge_guardians(self) -> None:
         now = self.now
@@ -380,9 +412,11 @@ class Merge:
               JOIN stage_pr ru ON ru.person_id = u.id JOIN stage_pr rg ON rg.person_id = g.id
             WHERE (ru.g = 1 AND rg.s = 1) OR (ru.s = 1 AND rg.g = 1)""")
         self.stage.index("stage_link", "line, agent_sid")
-        self._report("users.csv", "agentSourcedIds", _("Unknown agent, or not a guardian and student pair."), """
+        # The person is applied all the same: a refused link is a warning on their row.
+        for line, sid in self.rows("""
             SELECT x.line, x.sid FROM stage_agent x WHERE NOT EXISTS (
-                SELECT 1 FROM stage_link l WHERE l.line = x.line AND l.agent_sid = x.agent_sid)""")
+                SELECT 1 FROM stage_link l WHERE l.line = x.line AND l.agent_sid = x.agent_sid)"""):
+            self.problems.append(warning("users.csv", line, "agentSourcedIds", _("Unknown agent, or not a guardian and student pair; the link is left out."), sid))
         self.stage.index("stage_link", "guardian_id, student_id")
         # A link a teacher proposed and the register now states is confirmed.
         self.counts["links_confirmed"] = self.sql(f"""

@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import re
 import threading
+from collections import Counter
 
 from django.conf import settings
 from django.db import connection
@@ -23,7 +24,7 @@ from schoolid.directory.national_ids import SCHEMES, InvalidNationalId
 from schoolid.directory.phones import InvalidPhone, normalize_phone
 from schoolid.directory.services import RegisterError, normalize_email
 from schoolid.directory.text import person_search_name
-from schoolid.provisioning.report import Problem
+from schoolid.provisioning.report import Problem, warning
 
 # OneRoster roles -> SchoolID roles. Roles SchoolID has no use for are counted and skipped.
 ROLE_MAP = {
@@ -37,6 +38,17 @@ _USER_IDS = re.compile(r"\{\s*([^:{}]+?)\s*:\s*([^{}]*?)\s*\}")
 _TRUE = {"true", "1", "yes", ""}
 _FALSE = {"false", "0", "no"}
 _BOOLS = _TRUE | _FALSE
+
+
+# The scheme of people keyed by the register's sourcedId (profile national_id_required = false).
+SOURCE_SCHEME = "source"
+
+
+def source_key(sourced_id: str) -> str:
+    """The sourcedId itself where it fits the national ID column, else a 128-bit digest of it."""
+    if len(sourced_id) <= 32:
+        return sourced_id
+    return "h:" + hashlib.blake2b(sourced_id.encode(), digest_size=15).hexdigest()
 
 
 def sid_key(sourced_id: str) -> int:
@@ -70,7 +82,7 @@ def _timestamp(value: str):
         return None
     moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
+        moment = moment.replace(tzinfo=datetime.UTC)
     return moment
 
 
@@ -78,12 +90,17 @@ class UserStaging:
     PERSON_COLUMNS = ("line", "sid", "scheme", "nid", "given", "family", "given_l", "family_l", "birth", "email",
                       "mobile", "enabled", "deleted", "search", "hash", "modified", "skey", "agents")
 
-    def __init__(self, dataset, stage, problems: list[Problem], counts: dict):
+    def __init__(self, dataset, stage, problems: list[Problem], counts: dict, *, buckets=None):
         self.dataset, self.stage, self.problems, self.counts = dataset, stage, problems, counts
+        # Rows per file that end as "unchanged" or "ended" (the other buckets come from the problems).
+        self.unchanged: Counter = Counter()
+        self.ended: Counter = Counter()
+        self._warnings: list[Problem] = []
         profile = current_profile()
         self.scheme = SCHEMES[profile.national_id_scheme]
         self.id_types = {t.lower() for t in settings.SCHOOLID_ONEROSTER_ID_TYPES}
         self.phone_region = profile.phone_region
+        self.national_id_required = profile.national_id_required
         self.agents_in_python = connection.vendor != "postgresql"
         self.adapt_ts = connection.ops.adapt_datetimefield_value
 
@@ -93,8 +110,9 @@ class UserStaging:
                                           f"family_l text, birth {date}, email text, mobile text, enabled {flag}, deleted {flag}, "
                                           f"search text, hash text, modified {ts}, skey bigint, agents text")
         self.stage.create("stage_missing", "skey bigint")
-        self.stage.create("stage_role", f"line integer, file text, sid text, role text, org_sid text, deleted {flag}")
-        self.stage.create("stage_enr", f"line integer, sid text, class_sid text, role text, deleted {flag}")
+        # rid: the row's own sourcedId, which the report names (sid is the user's).
+        self.stage.create("stage_role", f"line integer, file text, sid text, role text, org_sid text, deleted {flag}, rid text")
+        self.stage.create("stage_enr", f"line integer, sid text, class_sid text, role text, deleted {flag}, rid text")
         self.stage.create("stage_agent", "line integer, sid text, agent_sid text")
         self.stage.create("stage_demo", f"line integer, sid text, birth {date}")
 
@@ -109,7 +127,7 @@ class UserStaging:
         # already, so a clash with it is found in SQL (Merge.check_people).
         numbers: set[int] = set()
         # The direct COPY is entered last so that it closes first, before the spooled ones load.
-        with self.stage.writer("stage_role", ("line", "file", "sid", "role", "org_sid", "deleted"), spool=True) as role_out, \
+        with self.stage.writer("stage_role", _Background.ROLE_COLUMNS, spool=True) as role_out, \
                 self.stage.writer("stage_agent", ("line", "sid", "agent_sid"), spool=True) as agent_out, \
                 self.stage.writer("stage_person", self.PERSON_COLUMNS) as person_out:
 
@@ -132,6 +150,7 @@ class UserStaging:
                 if stored_hashes.get(key) == digest and not deleted:
                     # Unchanged: its person, roles and guardians are as the register said last time.
                     self.counts["people_unchanged"] += 1
+                    self.unchanged["users.csv"] += 1
                     continue
                 agents = [a for a in (clean_text(a) for a in row.get("agentSourcedIds", "").split(",")) if a]
                 item = (line, sid, row, deleted, digest, key, agents)
@@ -148,18 +167,22 @@ class UserStaging:
 
     def _apply_checked(self, item, staged, person_out, agent_out, role_out, numbers, stored_hashes):
         line, sid, row, deleted, _digest, key, agents = item
+        warnings, self._warnings = self._warnings, []
         if isinstance(staged, Problem):
             self.problems.append(staged)
             return
         number = staged[3]
         if number:
-            number_key = sid_key(number)
+            number_key = sid_key(f"{staged[2]}:{number}")  # a sourcedId that looks like a number is not that number
             if number_key in numbers:
                 self.problems.append(Problem("users.csv", line, "userMasterIdentifier",
                                              _("Duplicate national ID: an earlier row has it."), sid))
                 return
             numbers.add(number_key)
         person_out(staged)
+        self.problems.extend(warnings)
+        if deleted:
+            self.ended["users.csv"] += 1
         if key not in stored_hashes:
             self.new_people += 1
         if self.agents_in_python:
@@ -169,7 +192,7 @@ class UserStaging:
             role = self._role(line, "users.csv", sid, row.get("role", ""))
             if role:
                 for org in filter(None, (clean_text(o) for o in row.get("orgSourcedIds", "").split(","))):
-                    role_out((line, "users.csv", sid, role, org, deleted))
+                    role_out((line, "users.csv", sid, role, org, deleted, sid))
 
     def _national_id(self, row) -> tuple[str, str]:
         """(field, cleaned value) of the national ID: userMasterIdentifier, else a userIds entry."""
@@ -184,14 +207,20 @@ class UserStaging:
             return Problem("users.csv", line, field, reason, sid)
 
         field, raw_id = self._national_id(row)
+        scheme = self.scheme.code
         if not raw_id:
             if deleted:
                 return (line, sid, self.scheme.code, "", "", "", "", "", None, "", "", True, True, "", digest, None, _signed(key), agents)
-            return refuse(field, _("The national ID is missing."))
-        try:
-            nid = self.scheme.normalize(raw_id)
-        except InvalidNationalId as exc:
-            return refuse(field, exc.message)
+            if self.national_id_required:
+                return refuse(field, _("The national ID is missing."))
+            # Keyed by the source's own id, under a scheme of its own: never the same person as
+            # anyone with a national ID, whatever the digits.
+            scheme, nid = SOURCE_SCHEME, source_key(sid)
+        else:
+            try:
+                nid = self.scheme.normalize(raw_id)
+            except InvalidNationalId as exc:
+                return refuse(field, exc.message)
         given, family = clean_text(row.get("givenName", "")), clean_text(row.get("familyName", ""))
         if not given:
             return refuse("givenName", _("The name is empty."))
@@ -201,10 +230,16 @@ class UserStaging:
             return refuse("givenName" if len(given) > 100 else "familyName", _("The name is longer than 100 characters."))
         given_l = clean_text(row.get("metadata.givenNameLatin", ""))[:100]
         family_l = clean_text(row.get("metadata.familyNameLatin", ""))[:100]
+        # Optional fields: a bad value is left out and warned about; the person is still applied.
+        def dropped(field, reason):
+            self._warnings.append(warning("users.csv", line, field, _("%(reason)s The field is left out; the person is applied.") % {
+                "reason": reason}, sid))
+
         try:
             email = normalize_email(row.get("email", ""))
         except RegisterError as exc:
-            return refuse("email", exc.message)
+            email = ""
+            dropped("email", exc.message)
         phone_field, raw_phone = "sms", clean_text(row.get("sms", ""))
         if not raw_phone:
             phone_field, raw_phone = "phone", clean_text(row.get("phone", ""))
@@ -212,17 +247,19 @@ class UserStaging:
             # What normalize_mobile() does, minus its second look at the profile for every row.
             mobile = normalize_phone(raw_phone, self.phone_region) if raw_phone else ""
         except InvalidPhone as exc:
-            return refuse(phone_field, exc.message)
+            mobile = ""
+            dropped(phone_field, exc.message)
         enabled_raw = clean_text(row.get("enabledUser", "")).lower()
         if enabled_raw not in _BOOLS:
             return refuse("enabledUser", _("enabledUser must be true or false."))
         try:
             modified = _timestamp(row.get("dateLastModified", ""))
         except ValueError:
-            return refuse("dateLastModified", _("This is not a date and time (ISO 8601)."))
-        birth = self.scheme.birth_date(nid)
+            modified = None
+            dropped("dateLastModified", _("This is not a date and time (ISO 8601)."))
+        birth = self.scheme.birth_date(nid) if scheme == self.scheme.code else None
         search = person_search_name(given, family, given_l, family_l)
-        return (line, sid, self.scheme.code, nid, given, family, given_l, family_l, birth, email, mobile,
+        return (line, sid, scheme, nid, given, family, given_l, family_l, birth, email, mobile,
                 enabled_raw not in _FALSE, deleted, search, digest, self.adapt_ts(modified) if modified else None, _signed(key), agents)
 
     def _role(self, line, file, sid, raw_role) -> str | None:
@@ -236,7 +273,7 @@ class UserStaging:
         return None
 
     # -- roles.csv, enrollments.csv, demographics.csv ------------------------------------------
-    def stage_in_background(self, roles: bool, enrollments: bool) -> "_Background":
+    def stage_in_background(self, roles: bool, enrollments: bool) -> _Background:
         """Read roles.csv and enrollments.csv in a thread while the database merges people (PostgreSQL:
         the connection waits on the server then, and releases the interpreter); `join()` loads them."""
         background = _Background(self, roles, enrollments)
@@ -244,18 +281,22 @@ class UserStaging:
         return background
 
     def stage_roles(self, writer=None) -> None:
-        with (writer or self.stage.writer("stage_role", ("line", "file", "sid", "role", "org_sid", "deleted"))) as out:
+        with (writer or self.stage.writer("stage_role", _Background.ROLE_COLUMNS)) as out:
             for line, row in self.dataset.rows("roles.csv"):
                 sid = clean_text(row.get("userSourcedId", ""))
+                rid = clean_text(row.get("sourcedId", "")) or sid
                 deleted = clean_text(row.get("status", "")).lower() == "tobedeleted" or self._ended(row)
-                role = self._role(line, "roles.csv", sid, row.get("role", ""))
+                role = self._role(line, "roles.csv", rid, row.get("role", ""))
                 if role:
-                    out((line, "roles.csv", sid, role, clean_text(row.get("orgSourcedId", "")), deleted))
+                    if deleted:
+                        self.ended["roles.csv"] += 1
+                    out((line, "roles.csv", sid, role, clean_text(row.get("orgSourcedId", "")), deleted, rid))
 
     def stage_enrollments(self, writer=None) -> None:
-        with (writer or self.stage.writer("stage_enr", ("line", "sid", "class_sid", "role", "deleted"))) as out:
+        with (writer or self.stage.writer("stage_enr", _Background.ENR_COLUMNS)) as out:
             for line, row in self.dataset.rows("enrollments.csv"):
                 sid = clean_text(row.get("userSourcedId", ""))
+                rid = clean_text(row.get("sourcedId", "")) or sid
                 raw = clean_text(row.get("role", ""))
                 if raw == "teacher":
                     role = "class_teacher" if clean_text(row.get("primary", "")).lower() == "true" else "teacher"
@@ -265,10 +306,12 @@ class UserStaging:
                     self.counts["roles_skipped"] += 1
                     continue
                 else:
-                    self.problems.append(Problem("enrollments.csv", line, "role", _("Unknown role “%(role)s”.") % {"role": raw}, sid))
+                    self.problems.append(Problem("enrollments.csv", line, "role", _("Unknown role “%(role)s”.") % {"role": raw}, rid))
                     continue
                 deleted = clean_text(row.get("status", "")).lower() == "tobedeleted" or self._ended(row)
-                out((line, sid, clean_text(row.get("classSourcedId", "")), role, deleted))
+                if deleted:
+                    self.ended["enrollments.csv"] += 1
+                out((line, sid, clean_text(row.get("classSourcedId", "")), role, deleted, rid))
 
     def _ended(self, row) -> bool:
         try:
@@ -294,8 +337,8 @@ class UserStaging:
 
 
 class _Background:
-    ROLE_COLUMNS = ("line", "file", "sid", "role", "org_sid", "deleted")
-    ENR_COLUMNS = ("line", "sid", "class_sid", "role", "deleted")
+    ROLE_COLUMNS = ("line", "file", "sid", "role", "org_sid", "deleted", "rid")
+    ENR_COLUMNS = ("line", "sid", "class_sid", "role", "deleted", "rid")
 
     def __init__(self, staging: UserStaging, roles: bool, enrollments: bool):
         self.staging, self.roles, self.enrollments = staging, roles, enrollments

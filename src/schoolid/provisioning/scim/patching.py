@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import copy
 
+from schoolid.provisioning.scim import schemas as S
 from schoolid.provisioning.scim.errors import ScimError, bad
-from schoolid.provisioning.scim.filters import matches, parse_patch_path
+from schoolid.provisioning.scim.filters import Compare, matches, parse_patch_path
+
+# Contact attributes of which SchoolID keeps one value: an add or replace through a value filter
+# that matches nothing makes the value (Entra ID's emails[type eq "work"].value on a user without an
+# e-mail), and the value made is the one kept.
+ONE_KEPT = ("emails", "phonenumbers")
 
 COMMON = {"externalid": {"name": "externalId", "type": "string", "multiValued": False, "mutability": "readWrite"},
           "id": {"name": "id", "type": "string", "multiValued": False, "mutability": "readOnly"},
@@ -72,7 +78,14 @@ class ResourceShape:
                 definition = self.core.get(low)
                 if definition:
                     out[definition["name"]] = self.canonical_value(definition, value)
-        return out
+        return self.kept_contacts(out)
+
+    def kept_contacts(self, doc: dict) -> dict:
+        """Phone numbers of a type other than mobile are accepted and not stored (README)."""
+        phones = doc.get("phoneNumbers")
+        if isinstance(phones, list):
+            doc["phoneNumbers"] = [p for p in phones if not (isinstance(p, dict) and _type_of(p) not in ("", S.KEPT_PHONE_TYPE))]
+        return doc
 
     # --- PATCH ----------------------------------------------------------------------------------
     def apply_patch(self, current: dict, body: dict) -> tuple[dict, set[str]]:
@@ -106,7 +119,7 @@ class ResourceShape:
                 if not isinstance(path, str):
                     raise ScimError(400, "The path must be a string", "invalidPath")
                 self._apply_one(doc, op, path, value, touched)
-        return doc, touched
+        return self.kept_contacts(doc), touched
 
     def _target(self, doc: dict, path):
         """(container dict, definition) for a parsed path; readOnly attributes are refused."""
@@ -150,6 +163,17 @@ class ResourceShape:
                 raise ScimError(400, f"{key} is not multi-valued", "invalidPath")
             items = container.get(key) or []
             hits = [i for i, item in enumerate(items) if matches(parsed.filter, item)]
+            if not hits and op != "remove" and key.lower() in ONE_KEPT and _simple_equality(parsed.filter):
+                made = {_sub_name(definition, parsed.filter.path): parsed.filter.value}
+                if sub_name:
+                    made[sub_key] = value
+                elif isinstance(value, dict):
+                    made.update(self.canonical_value({**definition, "multiValued": False}, value))
+                else:
+                    raise bad(f"The value for {raw_path} must be an object", "invalidSyntax")
+                # The value made is the one kept.
+                container[key] = [{**item, "primary": False} if isinstance(item, dict) else item for item in items] + [{**made, "primary": True}]
+                return
             if not hits:
                 raise ScimError(400, f"No value of {key} matches the filter", "noTarget")
             if op == "remove":
@@ -233,3 +257,23 @@ def _same_value(a, b) -> bool:
         if av is not None or bv is not None:
             return str(av).lower() == str(bv).lower()
     return a == b
+
+
+def _type_of(item: dict) -> str:
+    for key, value in item.items():
+        if str(key).lower() == "type":
+            return str(value or "").lower()
+    return ""
+
+
+def _simple_equality(node) -> bool:
+    """`type eq "work"`: a filter that says what the value to make is."""
+    return isinstance(node, Compare) and node.op == "eq" and isinstance(node.value, str) and not node.path.schema
+
+
+def _sub_name(definition: dict, path) -> str:
+    name = path.sub or path.attr
+    for sub in definition.get("subAttributes", []):
+        if sub["name"].lower() == name:
+            return sub["name"]
+    return name

@@ -21,6 +21,13 @@ SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 MAX_RESULTS = 200
+EMAIL_TYPES = ("work", "home", "other")
+PHONE_TYPES = ("mobile", "work", "home", "fax", "pager", "other")
+# The one e-mail and the one mobile of a person, as Entra ID's and Okta's default mappings name them
+# (emails[type eq "work"], phoneNumbers[type eq "mobile"]).
+KEPT_EMAIL_TYPE, KEPT_PHONE_TYPE = "work", "mobile"
+SORTABLE = ("id", "userName", "externalId", "name.givenName", "name.familyName", "displayName", "meta.created",
+            "meta.lastModified")
 DEFAULT_COUNT = 100
 
 # Roles a SCIM client (a school register) may give; roles above the school are managed elsewhere.
@@ -74,11 +81,17 @@ USER_ATTRIBUTES = [
     _ro("displayName", description="Given and family name."),
     attr("active", "boolean", required=True,
          description="False disables the account; absent on creation means true."),
-    attr("emails", "complex", multi=True, description="At most one e-mail address.", sub=[
+    attr("emails", "complex", multi=True, description="One e-mail address is kept: the primary one, else the only one. "
+         "It is returned with type work and primary true; a value of another type replaces it.", sub=[
         attr("value", description="The e-mail address (stored in lower case)."),
+        attr("type", canonical=EMAIL_TYPES, description="work, home or other; the kept address answers as work."),
+        attr("primary", "boolean", description="The address to keep when several are sent."),
     ]),
-    attr("phoneNumbers", "complex", multi=True, description="At most one mobile number.", sub=[
+    attr("phoneNumbers", "complex", multi=True, description="One mobile number is kept (type mobile, or no type). "
+         "Numbers of other types (work, home, fax, pager, other) are accepted and not stored.", sub=[
         attr("value", description="The mobile number; returned in E.164 form."),
+        attr("type", canonical=PHONE_TYPES, description="mobile is kept; other types are not stored."),
+        attr("primary", "boolean", description="The number to keep when several mobiles are sent."),
     ]),
 ]
 
@@ -204,8 +217,8 @@ def service_provider_config() -> dict:
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": False},
-        "sort": {"supported": False},
-        "etag": {"supported": False},
+        "sort": {"supported": True},
+        "etag": {"supported": True},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "Bearer token",

@@ -14,7 +14,17 @@ from schoolid.directory.models import OrgUnit
 from schoolid.directory.services import RegisterError, normalize_mobile, normalize_national_id_for_profile
 from schoolid.provisioning.models import ScimToken
 from schoolid.provisioning.scim import schemas as S
-from schoolid.provisioning.scim.filters import And, AttrPath, Compare, Not, Or, Present, ValuePath, invalid_filter, parse_filter
+from schoolid.provisioning.scim.filters import (
+    And,
+    AttrPath,
+    Compare,
+    Not,
+    Or,
+    Present,
+    ValuePath,
+    invalid_filter,
+    parse_filter,
+)
 
 KNOWN_SCHEMAS = (S.USER, S.GROUP, S.SCHOOL_USER, S.SCHOOL_GROUP)
 _NOTHING = Q(pk__in=[])
@@ -62,11 +72,14 @@ def roles_of(token: ScimToken, accounts) -> dict[int, list[RoleAssignment]]:
     return by_account
 
 
-def members_of(units) -> dict[int, list[Account]]:
+def members_of(units, token: ScimToken | None = None) -> dict[int, list[Account]]:
+    """Current members of each class; for a scoped client also its waiting Users it made members."""
     by_unit: dict[int, list[Account]] = {u.pk: [] for u in units}
     seen = set()
-    rows = (RoleAssignment.objects.current().filter(org_unit__in=list(by_unit), role__in=S.MEMBER_ROLES)
-            .select_related("account").order_by("pk"))
+    rows = list(RoleAssignment.objects.current().filter(org_unit__in=list(by_unit), role__in=S.MEMBER_ROLES)
+                .select_related("account").order_by("pk"))
+    if token is not None:
+        rows += list(pending_roles(token).filter(org_unit__in=list(by_unit), role__in=S.MEMBER_ROLES))
     for assignment in rows:
         key = (assignment.org_unit_id, assignment.account_id)
         if key not in seen:
@@ -115,7 +128,7 @@ def _date_q(field: str, op: str, value) -> Q:
     if moment is None or op not in ("eq", "ne", "gt", "ge", "lt", "le"):
         raise invalid_filter("Dates are compared with eq, ne, gt, ge, lt or le and an RFC 3339 date-time")
     if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, datetime.timezone.utc)
+        moment = timezone.make_aware(moment, datetime.UTC)
     lookup = {"eq": "exact", "ne": "exact", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}[op]
     q = Q(**{f"{field}__{lookup}": moment})
     return ~q if op == "ne" else q
@@ -232,7 +245,7 @@ def filter_groups(token: ScimToken, text: str | None) -> QuerySet[OrgUnit]:
 
 # --- representations ----------------------------------------------------------------------------
 def _iso(moment) -> str:
-    return moment.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
 
 
 def user_json(account: Account, roles: list[RoleAssignment], base_url: str) -> dict:
@@ -248,9 +261,9 @@ def user_json(account: Account, roles: list[RoleAssignment], base_url: str) -> d
     if person.sourced_id:
         data["externalId"] = person.sourced_id
     if person.email:
-        data["emails"] = [{"value": person.email}]
+        data["emails"] = [{"value": person.email, "type": S.KEPT_EMAIL_TYPE, "primary": True}]
     if person.mobile:
-        data["phoneNumbers"] = [{"value": person.mobile}]
+        data["phoneNumbers"] = [{"value": person.mobile, "type": S.KEPT_PHONE_TYPE, "primary": True}]
     data[S.SCHOOL_USER] = {
         "nationalId": person.national_id,
         "roles": [{"value": a.role, "org": a.org_unit.code} for a in roles],
@@ -279,14 +292,25 @@ def group_json(unit: OrgUnit, members: list[Account], base_url: str) -> dict:
     return data
 
 
+def with_version(doc: dict) -> dict:
+    """meta.version (RFC 7644 §3.14): a weak ETag of everything the resource says, so any change of
+    a name, contact, role or member changes it."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps({k: v for k, v in doc.items() if k != "meta"}, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    doc["meta"]["version"] = f'W/"{digest[:32]}"'
+    return doc
+
+
 def users_json(token: ScimToken, accounts: list[Account], base_url: str) -> list[dict]:
     roles = roles_of(token, accounts)
-    return [user_json(a, roles[a.pk], base_url) for a in accounts]
+    return [with_version(user_json(a, roles[a.pk], base_url)) for a in accounts]
 
 
-def groups_json(units: list[OrgUnit], base_url: str) -> list[dict]:
-    members = members_of(units)
-    return [group_json(u, members[u.pk], base_url) for u in units]
+def groups_json(units: list[OrgUnit], base_url: str, token: ScimToken | None = None) -> list[dict]:
+    members = members_of(units, token)
+    return [with_version(group_json(u, members[u.pk], base_url)) for u in units]
 
 
 # --- Users waiting for a role (issue 11, item 2) ----------------------------------------------------
@@ -312,7 +336,7 @@ def pending_by_id(token: ScimToken, user_id: str) -> list:
 def pending_json(pendings: list, base_url: str) -> dict:
     """The User as the client sent it: the same shape as user_json."""
     first = pendings[0]
-    account, sent = first.account, first.claimed
+    account, sent = first.account, next((p.claimed for p in pendings if p.claimed), {})
     data = {
         "schemas": [S.USER, S.SCHOOL_USER],
         "id": account.user_code,
@@ -324,11 +348,86 @@ def pending_json(pendings: list, base_url: str) -> dict:
     if sent.get("external_id"):
         data["externalId"] = sent["external_id"]
     if sent.get("email"):
-        data["emails"] = [{"value": sent["email"]}]
+        data["emails"] = [{"value": sent["email"], "type": S.KEPT_EMAIL_TYPE, "primary": True}]
     if sent.get("mobile"):
-        data["phoneNumbers"] = [{"value": sent["mobile"]}]
+        data["phoneNumbers"] = [{"value": sent["mobile"], "type": S.KEPT_PHONE_TYPE, "primary": True}]
     data[S.SCHOOL_USER] = {"nationalId": sent.get("national_id", ""),
                            "roles": [{"value": p.role, "org": p.org_unit.code} for p in pendings]}
     data["meta"] = {"resourceType": "User", "created": _iso(first.created_at), "lastModified": _iso(first.created_at),
                     "location": f"{base_url}/Users/{account.user_code}"}
-    return data
+    return with_version(data)
+
+
+def _doc_values(doc: dict, path: AttrPath) -> list:
+    """Every value at an attribute path of a resource document (multi-valued attributes flattened;
+    a complex value without a sub-attribute stands for its "value")."""
+    from schoolid.provisioning.scim.filters import _get_ci
+
+    container = _get_ci(doc, S.SCHOOL_USER.lower()) if path.schema == S.SCHOOL_USER.lower() else doc
+    found = _get_ci(container or {}, path.attr)
+    items = found if isinstance(found, list) else [found]
+    values = []
+    for item in items:
+        if isinstance(item, dict):
+            values.append(_get_ci(item, path.sub or "value"))
+        elif not path.sub:
+            values.append(item)
+    return values
+
+
+def doc_matches(node, doc: dict) -> bool:
+    """A filter evaluated on a resource's JSON (for Users answered from what the client sent)."""
+    from schoolid.provisioning.scim.filters import _compare, _get_ci, matches
+
+    if isinstance(node, And):
+        return doc_matches(node.left, doc) and doc_matches(node.right, doc)
+    if isinstance(node, Or):
+        return doc_matches(node.left, doc) or doc_matches(node.right, doc)
+    if isinstance(node, Not):
+        return not doc_matches(node.inner, doc)
+    if isinstance(node, ValuePath):
+        container = _get_ci(doc, S.SCHOOL_USER.lower()) if node.path.schema == S.SCHOOL_USER.lower() else doc
+        items = _get_ci(container or {}, node.path.attr) or []
+        return any(matches(node.filter, item) for item in (items if isinstance(items, list) else [items]))
+    if isinstance(node, Present):
+        return any(_compare(v, "pr", None) for v in _doc_values(doc, node.path))
+    if isinstance(node, Compare):
+        values = _doc_values(doc, node.path) or [None]
+        return any(_compare(v, node.op, node.value) for v in values)
+    raise invalid_filter("Unsupported filter")
+
+
+def pending_docs(token: ScimToken, text: str | None, base_url: str) -> list[dict]:
+    """The client's waiting Users that match a list filter, after its other Users (issue 11, item 2):
+    a list or filter answers for them as it would for a User it had created."""
+    by_account: dict[int, list] = {}
+    for pending in pending_roles(token):
+        by_account.setdefault(pending.account_id, []).append(pending)
+    if not by_account:
+        return []
+    visible = set(visible_users(token).filter(pk__in=list(by_account)).values_list("pk", flat=True))
+    node = parse_filter(text, KNOWN_SCHEMAS) if text else None
+    docs = [pending_json(items, base_url) for account_id, items in by_account.items() if account_id not in visible]
+    return [d for d in docs if node is None or doc_matches(node, d)]
+
+
+# sortBy (RFC 7644 §3.4.2.3): the attributes a list can be sorted by, per resource type.
+USER_SORT = {"id": "user_code", "username": "user_code", "externalid": "person__sourced_id", "name.givenname": "person__given_name",
+             "name.familyname": "person__family_name", "displayname": "person__family_name", "meta.created": "created_at",
+             "meta.lastmodified": "person__updated_at"}
+GROUP_SORT = {"id": "pk", "displayname": "name", "externalid": "sourced_id"}
+
+
+def sorted_by(qs: QuerySet, kind: str, sort_by: str | None, sort_order: str | None) -> QuerySet:
+    """The list in the order asked for; an attribute that cannot be sorted by keeps the default order."""
+    if not sort_by:
+        return qs
+    key = str(sort_by).strip().lower()
+    for urn in (S.USER, S.GROUP):
+        if key.startswith(urn.lower() + ":"):
+            key = key[len(urn) + 1 :]
+    field = (USER_SORT if kind == "User" else GROUP_SORT).get(key)
+    if field is None:
+        return qs
+    descending = str(sort_order or "ascending").strip().lower() == "descending"
+    return qs.order_by(f"-{field}" if descending else field, "-pk" if descending else "pk")

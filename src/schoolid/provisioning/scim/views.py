@@ -199,10 +199,20 @@ def _list(request, token, params: dict, kind: str) -> HttpResponse:
         qs, shape = selectors.filter_users(token, text), services.USER_SHAPE
     else:
         qs, shape = selectors.filter_groups(token, text), services.GROUP_SHAPE
+    sort_order = params.get("sortOrder")
+    if sort_order not in (None, "") and str(sort_order).strip().lower() not in ("ascending", "descending"):
+        raise bad("sortOrder must be ascending or descending")
+    qs = selectors.sorted_by(qs, kind, params.get("sortBy"), sort_order)
     total = qs.count()
     page = list(qs[start - 1 : start - 1 + count]) if count else []
     base = _base_url(request)
-    docs = selectors.users_json(token, page, base) if kind == "User" else selectors.groups_json(page, base)
+    docs = selectors.users_json(token, page, base) if kind == "User" else selectors.groups_json(page, base, token)
+    if kind == "User":
+        # Users whose roles wait are listed after the others, as the client sent them (README).
+        waiting = selectors.pending_docs(token, text, base)
+        skip = max(0, start - 1 - total)
+        docs += waiting[skip : skip + count - len(docs)] if count > len(docs) else []
+        total += len(waiting)
     attributes, excluded = _names(params.get("attributes")), _names(params.get("excludedAttributes"))
     return _response({
         "schemas": [S.LIST_RESPONSE],
@@ -215,7 +225,31 @@ def _list(request, token, params: dict, kind: str) -> HttpResponse:
 
 def _one(request, doc: dict, shape, status=200, headers=None) -> HttpResponse:
     attributes, excluded = _names(request.GET.get("attributes")), _names(request.GET.get("excludedAttributes"))
-    return _response(_select(doc, shape, attributes, excluded), status, headers)
+    version = doc.get("meta", {}).get("version")
+    if version and request.method == "GET" and _etag_matches(request.META.get("HTTP_IF_NONE_MATCH"), version):
+        response = HttpResponse(status=304)
+        response["ETag"] = version
+        return response
+    return _response(_select(doc, shape, attributes, excluded), status, {**({"ETag": version} if version else {}), **(headers or {})})
+
+
+def _etags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def _etag_matches(header, version: str) -> bool:
+    """Weak comparison (RFC 9110 §8.8.3.2): W/"x" and "x" name the same version."""
+    if not header:
+        return False
+    bare = version.removeprefix("W/")
+    return any(tag == "*" or tag.removeprefix("W/") == bare for tag in _etags(header))
+
+
+def _check_if_match(request, doc: dict) -> None:
+    """A PUT, PATCH or DELETE with If-Match changes only the version the client has seen (412 else)."""
+    header = request.META.get("HTTP_IF_MATCH")
+    if header and not _etag_matches(header, doc["meta"]["version"]):
+        raise ScimError(412, "The resource has changed since that version (If-Match)")
 
 
 # --- discovery ----------------------------------------------------------------------------------------
@@ -311,6 +345,8 @@ def user(request, token, rid):
     account = selectors.user_by_id(token, rid)
     if account is None:
         return _pending_user(request, token, rid)
+    if request.method != "GET" and request.META.get("HTTP_IF_MATCH"):
+        _check_if_match(request, _user_doc(request, token, account))
     if request.method == "DELETE":
         services.delete_user(token, account, request=request)
         return HttpResponse(status=204)
@@ -325,8 +361,8 @@ def user(request, token, rid):
 
 
 # --- Groups -------------------------------------------------------------------------------------------
-def _group_doc(request, unit) -> dict:
-    return selectors.groups_json([unit], _base_url(request))[0]
+def _group_doc(request, unit, token=None) -> dict:
+    return selectors.groups_json([unit], _base_url(request), token)[0]
 
 
 @scim_endpoint("GET", "POST")
@@ -334,7 +370,7 @@ def groups(request, token):
     if request.method == "GET":
         return _list(request, token, request.GET, "Group")
     unit = services.create_group(token, _body(request), request=request)
-    doc = _group_doc(request, selectors.group_by_id(token, str(unit.pk)))
+    doc = _group_doc(request, selectors.group_by_id(token, str(unit.pk)), token)
     return _one(request, doc, services.GROUP_SHAPE, 201, {"Location": doc["meta"]["location"]})
 
 
@@ -348,6 +384,8 @@ def group(request, token, rid):
     unit = selectors.group_by_id(token, rid)
     if unit is None:
         raise not_found("No such Group")
+    if request.method != "GET" and request.META.get("HTTP_IF_MATCH"):
+        _check_if_match(request, _group_doc(request, unit))
     if request.method == "DELETE":
         services.delete_group(token, unit, request=request)
         return HttpResponse(status=204)
@@ -355,7 +393,7 @@ def group(request, token, rid):
         services.replace_group(token, unit, _body(request), request=request)
     elif request.method == "PATCH":
         services.patch_group(token, unit, _body(request), base_url=_base_url(request), request=request)
-    return _one(request, _group_doc(request, selectors.group_by_id(token, rid)), services.GROUP_SHAPE)
+    return _one(request, _group_doc(request, selectors.group_by_id(token, rid), token), services.GROUP_SHAPE)
 
 
 # --- the rest -----------------------------------------------------------------------------------------

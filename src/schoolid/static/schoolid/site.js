@@ -25,6 +25,15 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
+// Numbers in the page's digits (Persian, Bengali), by the server's rule (core/numerals.py).
+const NATIVE_ZERO = { fa: 0x06F0, bn: 0x09E6 };
+function localDigits(text) {
+  const zero = NATIVE_ZERO[document.documentElement.lang.split("-")[0]];
+  if (!zero) return text;
+  return text.split(/(\s+)/).map((word) => /[A-Za-z@]/.test(word) ? word
+    : word.replace(/[0-9]/g, (d) => String.fromCharCode(zero + Number(d)))).join("");
+}
+
 // Live password policy hints: the length as you type, and the server's reasons after a pause.
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("change-password-form");
@@ -38,7 +47,7 @@ document.addEventListener("DOMContentLoaded", () => {
   input.addEventListener("input", () => {
     const length = [...input.value.normalize("NFC")].length;
     const min = Number(rule.dataset.min), max = Number(rule.dataset.max);
-    count.textContent = `(${length})`;
+    count.textContent = localDigits(`(${length})`);
     rule.classList.toggle("met", length >= min && length <= max);
     clearTimeout(timer);
     timer = setTimeout(async () => {
@@ -47,7 +56,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const answer = await fetch(form.dataset.checkUrl, { method: "POST", body, headers: { "X-CSRFToken": token }, credentials: "same-origin" });
       if (!answer.ok) return;
       const result = await answer.json();
-      problems.textContent = result.problems.join(" ");
+      problems.textContent = localDigits(result.problems.join(" "));
       problems.hidden = result.ok;
     }, 350);
   });

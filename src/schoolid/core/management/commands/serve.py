@@ -38,6 +38,23 @@ def _log_config() -> dict:
     return config
 
 
+def use_served_address(host: str, port: int) -> None:
+    """In the embedded default, links in e-mails, SMS and QR codes point at the address being served,
+    unless SCHOOLID_BASE_URL says otherwise. The address comes from the command line, never from a
+    request's Host header (host header injection)."""
+    if settings.PRODUCTION or os.environ.get("SCHOOLID_BASE_URL"):
+        return
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    settings.BASE_URL = f"http://{shown}:{port}"
+    # Worker processes read the settings anew.
+    os.environ["SCHOOLID_BASE_URL"] = settings.BASE_URL
+    if shown not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, shown]
+        os.environ["SCHOOLID_ALLOWED_HOSTS"] = ",".join(settings.ALLOWED_HOSTS)
+
+
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Run Granian with the SchoolID WSGI application: HTTP is parsed and written in Granian's
     compiled code, and `threads` Python threads per worker process run the application.
@@ -91,5 +108,6 @@ class Command(BaseCommand):
             self.stderr.write(self.style.WARNING("The database needs migrations: run `schoolid migrate` first."))
             raise SystemExit(1)
         connection.close()
+        use_served_address(options["host"], options["port"])
         self.stdout.write(f"SchoolID ({settings.SCHOOLID_PROFILE.name}) on http://{options['host']}:{options['port']}/")
         serve(options["host"], options["port"], options["workers"], options["threads"])

@@ -12,6 +12,9 @@ from schoolid.demo.build import build_demo_country
 from schoolid.directory.models import OrgUnit
 
 IDENTIFIER_NAMES = {"national_id": "national ID", "user_code": "user code", "email": "e-mail", "mobile": "mobile"}
+# `demo --code` takes the printed label or the role's own name.
+CODE_ALIASES = {"cluster_supervisor": "supervisor", "district_officer": "officer", "ministry_admin": "operator", "class_teacher": "teacher"}
+STAFF_LABELS = "principal, secretary, teacher, supervisor, officer or operator"
 
 
 class Command(BaseCommand):
@@ -23,9 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--students", type=int, default=3000)
         parser.add_argument("--seed", type=int, default=None, help="random seed for reproducible names and IDs")
         parser.add_argument("--reset", action="store_true", help="start again from an empty embedded database")
-        parser.add_argument("--code", metavar="WHO", help="print the current authenticator code of a demo identity (principal, teacher, operator) and exit")
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--code", metavar="WHO", help=f"print the current authenticator code of a demo staff identity ({STAFF_LABELS}) and exit")
+        parser.add_argument("--host", default=os.environ.get("SCHOOLID_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("SCHOOLID_PORT", "8000")))
 
     def handle(self, *args, **options):
         profile = settings.SCHOOLID_PROFILE
@@ -58,6 +61,8 @@ class Command(BaseCommand):
             fd = os.open(state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(state, handle, ensure_ascii=False, indent=2)
+        if profile.code == "pl":
+            self._register_source(console)
         from schoolid.demo.views import register_demo_client
 
         client = register_demo_client([f"http://127.0.0.1:{options['port']}", f"http://localhost:{options['port']}"])
@@ -66,10 +71,22 @@ class Command(BaseCommand):
                       f"(client id {client.client_id}; discovery at /.well-known/openid-configuration; more clients: schoolid oidc-client create).",
                       soft_wrap=True)
         if not options["no_serve"]:
-            from schoolid.core.management.commands.serve import serve
+            from schoolid.core.management.commands.serve import serve, use_served_address
 
+            use_served_address(options["host"], options["port"])
             connection.close()
             serve(options["host"], options["port"], workers=int(os.environ.get("SCHOOLID_WORKERS", "2")), threads=4)
+
+    def _register_source(self, console: Console) -> None:
+        """Poland syncs from the school register: the demo writes the register's next state and syncs from it."""
+        from schoolid.demo.register import write_demo_register
+
+        folder = write_demo_register(Path(settings.VAR_DIR))
+        if not os.environ.get("SCHOOLID_SYNC_SOURCE"):
+            # Worker processes find it themselves (settings.py: the Polish demo's register in var/).
+            settings.SCHOOLID_SYNC_SOURCE = str(folder)
+        console.print(f"Register source for [bold]Sync now[/bold] (console → Sync from the register): {settings.SCHOOLID_SYNC_SOURCE} "
+                      "(a small OneRoster set; each demo start writes its next state).", soft_wrap=True)
 
     def _print_code(self, state_file: Path, who: str) -> None:
         if settings.PRODUCTION:
@@ -78,11 +95,12 @@ class Command(BaseCommand):
             raise CommandError("no demo here yet: run `schoolid demo` first")
         import pyotp
 
+        who = CODE_ALIASES.get(who, who)
         for identity in json.loads(state_file.read_text())["identities"]:
             if identity["role"] == who and identity.get("totp_seed"):
                 self.stdout.write(pyotp.TOTP(identity["totp_seed"]).now())
                 return
-        raise CommandError(f"no demo identity {who!r} with an authenticator (try principal, teacher or operator)")
+        raise CommandError(f"no demo identity {who!r} with an authenticator (try {STAFF_LABELS})")
 
     def _reset(self, state_file: Path) -> None:
         db = settings.DATABASES["default"]
@@ -105,16 +123,22 @@ class Command(BaseCommand):
             kind = IDENTIFIER_NAMES.get(identity["identifier_kind"], identity["identifier_kind"])
             # soft_wrap: identifiers and passwords are copied from here and must stay on one line.
             console.print(
-                f"  [bold]{identity['role']:<9}[/bold] {identity['name']} — {kind} [cyan]{identity['identifier']}[/cyan], "
+                f"  [bold]{identity['role']:<10}[/bold] {identity['name']} — {kind} [cyan]{identity['identifier']}[/cyan], "
                 f"password [cyan]{identity['password']}[/cyan] (user code {identity['user_code']})",
                 soft_wrap=True,
             )
+            if identity["role"] == "parent" and identity.get("mobile"):
+                console.print(
+                    f"  {'':<10} SMS sign-in ({url}signin/sms/) and recovery ({url}recover/): national ID "
+                    f"[cyan]{identity['national_id']}[/cyan], mobile [cyan]{identity['mobile']}[/cyan] (the SMS appear at {url}dev/outbox)",
+                    soft_wrap=True,
+                )
         console.print(f"Operators: {url}admin/ (sign in as the operator). Passwords are random for this database and kept in {Path(settings.VAR_DIR) / 'demo.json'}.", soft_wrap=True)
         staff = [i for i in state["identities"] if i.get("totp_seed")]
         if staff:
             console.print(
                 "Staff ({}) also need a code from an authenticator app: add the key below to one, or print the current code with "
-                "[bold].venv/bin/schoolid demo --code principal[/bold] (teacher, operator).".format(", ".join(i["role"] for i in staff)),
+                "[bold].venv/bin/schoolid demo --code ROLE[/bold] (ROLE: {}).".format(", ".join(i["role"] for i in staff), STAFF_LABELS),
                 soft_wrap=True,
             )
             for identity in staff:

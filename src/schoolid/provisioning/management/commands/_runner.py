@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from schoolid.provisioning.oneroster.dataset import DatasetError
+from schoolid.provisioning.report import BUCKETS
 from schoolid.provisioning.services import COUNT_KEYS
 
 STEPS = {"orgs": "org units", "users": "users.csv", "demographics": "demographics.csv", "roles": "roles and enrolments", "people": "people and accounts",
@@ -25,14 +26,23 @@ def run_with_progress(call, *, dry_run: bool):
     for key in COUNT_KEYS:
         if result.counts.get(key):
             table.add_row(key.replace("_", " "), str(result.counts[key]))
-    table.add_row("refused rows", str(len(result.problems)))
+    table.add_row("refused rows", str(len(result.refused)))
+    table.add_row("rows applied with a warning", str(sum(f["warned"] for f in result.files.values())))
     out = Console()
     out.print(table)
-    for problem in result.problems[:20]:
-        out.print(f"{problem.file}:{problem.line} {problem.field or '-'}: {problem.reason}" + (f" ({problem.sourced_id})" if problem.sourced_id else ""),
-                  markup=False, highlight=False)
-    if len(result.problems) > 20:
-        out.print(f"... and {len(result.problems) - 20} more refused rows", markup=False)
+    # Every row read ends in one bucket: the columns add up to the rows read, file by file.
+    rows = Table(title="rows per file")
+    for column in ("file", "read", *BUCKETS):
+        rows.add_column(column, justify="left" if column == "file" else "right")
+    for name, buckets in sorted(result.files.items()):
+        rows.add_row(name, *(str(buckets.get(column, 0)) for column in ("read", *BUCKETS)))
+    out.print(rows)
+    for label, problems in (("refused", result.refused), ("warning", result.warnings)):
+        for problem in problems[:20]:
+            out.print(f"{label} {problem.file}:{problem.line} {problem.field or '-'}: {problem.reason}" + (f" ({problem.sourced_id})" if problem.sourced_id else ""),
+                      markup=False, highlight=False)
+        if len(problems) > 20:
+            out.print(f"... and {len(problems) - 20} more ({label})", markup=False)
     for path in result.report_paths:
         out.print(f"report: {path}", markup=False, highlight=False)
     return result

@@ -1,8 +1,8 @@
 """Issue 12: SchoolID as the OpenID Provider, driven by Authlib's client against the live server
 (security requirements §6b and §9)."""
 import datetime
-import re
 import http.server
+import re
 import threading
 import time
 import urllib.parse
@@ -172,7 +172,7 @@ def test_expired_code_and_wrong_secret_are_refused(base, tree):
     wrong = requests.post(base + "/oidc/token", data=data, auth=(client.client_id, secret + "x"))
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
     assert requests.post(base + "/oidc/token", data=data).json()["error"] == "invalid_client"
-    AuthorizationCode.objects.update(expires_at=datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1))
+    AuthorizationCode.objects.update(expires_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1))
     assert requests.post(base + "/oidc/token", data=data, auth=(client.client_id, secret)).json()["error"] == "invalid_grant"
 
 
@@ -197,7 +197,7 @@ def test_refresh_rotates_and_reuse_revokes_the_family(base, tree):
     # Past its absolute lifetime a refresh token fails too.
     url, state, nonce, verifier = start(session, base)
     tokens = session.fetch_token(base + "/oidc/token", authorization_response=_code_for(b, base, url), code_verifier=verifier, state=state)
-    Token.objects.update(family_expires_at=datetime.datetime.now(datetime.timezone.utc))
+    Token.objects.update(family_expires_at=datetime.datetime.now(datetime.UTC))
     late = requests.post(base + "/oidc/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}, auth=(client.client_id, secret))
     assert late.json()["error"] == "invalid_grant"
 

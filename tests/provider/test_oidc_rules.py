@@ -257,7 +257,7 @@ def test_password_change_and_disable_send_backchannel_logout_retried_until_deliv
     delivery = LogoutDelivery.objects.get()
     assert delivery.status == "queued" and delivery.attempts == 1
     _Receiver.fail = False
-    LogoutDelivery.objects.update(next_attempt_at=datetime.datetime.now(datetime.timezone.utc))
+    LogoutDelivery.objects.update(next_attempt_at=datetime.datetime.now(datetime.UTC))
     services.deliver_due_logouts()
     assert LogoutDelivery.objects.get().status == "sent"
     assert _claims(_Receiver.received[0])["sid"] == sid

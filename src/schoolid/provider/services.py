@@ -279,7 +279,7 @@ def _spend_refresh(client: Client, token_digest: str, now):
 
         family_expires_at = parse_datetime(family_expires_at)
         if timezone.is_naive(family_expires_at):
-            family_expires_at = timezone.make_aware(family_expires_at, datetime.timezone.utc)
+            family_expires_at = timezone.make_aware(family_expires_at, datetime.UTC)
     return {"account_id": account_id, "label": _Label(account_id, user_code), "scope": scope, "family": uuid.UUID(str(family)),
             "family_expires_at": family_expires_at, "sid": sid, "auth_time": auth_time,
             "amr": json.loads(amr) if isinstance(amr, str) else amr}

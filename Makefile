@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python benchmarks/signin.py
 	$(BIN)/python benchmarks/issue.py
 	$(BIN)/python benchmarks/import.py
+	$(BIN)/python benchmarks/oidc.py
 
 # Rebuild the compiled translation catalogues (they are also committed).
 messages: install

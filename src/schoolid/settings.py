@@ -352,6 +352,13 @@ SCHOOLID_EXPORTS_PER_HOUR = env_int("SCHOOLID_EXPORTS_PER_HOUR", 10)  # subject 
 SCHOOLID_RETENTION_INTERVAL_HOURS = env_int("SCHOOLID_RETENTION_INTERVAL_HOURS", 24)
 # Later categories of the subject access export: {"name": "app.module.function(person, account)"}.
 SCHOOLID_SUBJECT_ACCESS_SECTIONS: dict[str, str] = {}
+# --- OpenID Provider (schoolid.provider, docs/provider.md) ---------------------------------------
+INSTALLED_APPS += ["schoolid.provider"]  # noqa: F405 - the top floor, beside console and provisioning
+# The issuer: the base URL or a path under it (e.g. https://id.example/oidc); discovery is served at its root.
+SCHOOLID_OIDC_ISSUER = os.environ.get("SCHOOLID_OIDC_ISSUER", "").rstrip("/")
+# Key of the pairwise subject HMAC (default: derived from the secret key). Changing it changes every pairwise `sub`.
+SCHOOLID_SUBJECT_KEY = os.environ.get("SCHOOLID_SUBJECT_KEY", "")
+CELERY_BEAT_SCHEDULE["oidc-logout-deliveries"] = {"task": "schoolid.provider.deliver_due_logouts", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "schoolid.privacy.retain", "schedule": SCHOOLID_RETENTION_INTERVAL_HOURS * 3600.0}
 # Beat entries `schoolid serve` runs itself in the embedded default (no Celery beat there).
-SCHOOLID_EMBEDDED_JOBS = [j.strip() for j in os.environ.get("SCHOOLID_EMBEDDED_JOBS", "privacy-retention").split(",") if j.strip()]
+SCHOOLID_EMBEDDED_JOBS = [j.strip() for j in os.environ.get("SCHOOLID_EMBEDDED_JOBS", "privacy-retention,oidc-logout-deliveries").split(",") if j.strip()]

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from schoolid.api import api
 from schoolid.core.metrics import metrics_view
+from schoolid.demo import views as demo_views
 from schoolid.flows import views as flow_views
 from schoolid.flows.login import passed_second_factor
 from schoolid.notify.views import dev_outbox
@@ -23,7 +24,8 @@ admin.site.has_permission = _operator_with_second_factor
 urlpatterns = [
     path("", include("schoolid.flows.urls")),
     path("", include("schoolid.families.urls")),
-    path("", include("schoolid.privacy.urls")),  # /account/export/, a child's and a person's export
+    path("", include("schoolid.privacy.urls")),
+    path("", include("schoolid.provider.urls")),  # /.well-known/openid-configuration, /oidc/…, /account/apps/  # /account/export/, a child's and a person's export
     path("console/", include("schoolid.console.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # Operators sign in through the same throttled, audited page as everyone else.
@@ -33,6 +35,10 @@ urlpatterns = [
     path("api/", api.urls),
     path("scim/v2/", include("schoolid.provisioning.scim.urls")),
     path("dev/outbox", dev_outbox, name="dev-outbox"),
+    # Demo only (embedded, loopback): a sample application signing in with SchoolID's OpenID Provider.
+    path("dev/app/", demo_views.app, name="dev-app"),
+    path("dev/app/start", demo_views.start, name="dev-app-start"),
+    path("dev/app/callback", demo_views.callback, name="dev-app-callback"),
     path("metrics", metrics_view, name="metrics"),
 ]
 

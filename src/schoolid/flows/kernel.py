@@ -23,6 +23,7 @@ STARTS: dict[str, frozenset[str]] = {
     K.EMAIL_CHANGE: frozenset({S.LINK_SENT}),
     K.PHONE_CHANGE: frozenset({S.CODE_SENT}),
     K.REGISTRATION: frozenset({S.STARTED}),
+    K.AUTHORIZATION: frozenset({S.STARTED}),
 }
 TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     K.SMS_SIGNIN: {S.CODE_SENT: frozenset({S.DONE})},
@@ -41,6 +42,13 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         S.STARTED: frozenset({S.CODE_SENT, S.DONE}),
         S.CODE_SENT: frozenset({S.CODE_SENT, S.LINK_SENT, S.DONE}),  # codes sent again; the account made
         S.LINK_SENT: frozenset({S.DONE}),
+    },
+    # An application's authorization request (provider app): answered (code or error) -> done; a
+    # pupil under the age threshold waits for a guardian, who approves (then the code) or refuses.
+    K.AUTHORIZATION: {
+        S.STARTED: frozenset({S.AWAITING_GUARDIAN, S.DONE}),
+        S.AWAITING_GUARDIAN: frozenset({S.APPROVED, S.DONE}),
+        S.APPROVED: frozenset({S.DONE}),
     },
 }
 

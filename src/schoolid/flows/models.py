@@ -16,6 +16,7 @@ class Flow(models.Model):
         EMAIL_CHANGE = "email_change", _("e-mail change")
         PHONE_CHANGE = "phone_change", _("mobile number change")
         REGISTRATION = "registration", _("self-registration")
+        AUTHORIZATION = "authorization", _("sign-in to an application")
 
     class State(models.TextChoices):
         STARTED = "started", _("details given")
@@ -23,6 +24,8 @@ class Flow(models.Model):
         LINK_SENT = "link_sent", _("link sent")
         PROVEN = "proven", _("contact proven")
         NEEDS_ANSWER = "needs_answer", _("security question pending")
+        AWAITING_GUARDIAN = "awaiting_guardian", _("waiting for a parent's approval")
+        APPROVED = "approved", _("approved by a parent")
         DONE = "done", _("done")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -63,7 +63,13 @@ class Command(BaseCommand):
                 json.dump(state, handle, ensure_ascii=False, indent=2)
         if profile.code == "pl":
             self._register_source(console)
+        from schoolid.demo.views import register_demo_client
+
+        client = register_demo_client([f"http://127.0.0.1:{options['port']}", f"http://localhost:{options['port']}"])
         self._print(console, profile, state, options)
+        console.print(f"Single sign-on: a sample application at [bold]http://{options['host']}:{options['port']}/dev/app/[/bold] signs in with SchoolID "
+                      f"(client id {client.client_id}; discovery at /.well-known/openid-configuration; more clients: schoolid oidc-client create).",
+                      soft_wrap=True)
         if not options["no_serve"]:
             from schoolid.core.management.commands.serve import serve, use_served_address
 

@@ -129,4 +129,6 @@ def test_sign_in_fails_closed_with_a_clear_page_while_redis_is_down(settings):
         assert response.status_code == 503 and response["Retry-After"] == "30"
         assert words in response.content.decode()
     account.refresh_from_db()
-    assert account.last_login is None and account.failed_logins == 0
+    # Not signed in, and no success recorded (the session is stored inside the success's transaction).
+    # Each attempt's reservation stays counted, as any attempt that did not finish: fail closed.
+    assert account.last_login is None and account.failed_logins == 2

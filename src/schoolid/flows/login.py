@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
 
 from schoolid.accounts import throttle
 from schoolid.accounts.models import STAFF_ROLES, Account
@@ -195,9 +196,13 @@ def finish(request, account: Account, amr: list[str]) -> Outcome:
     The audit event is written before the session exists."""
     request.session.pop(FLOW_KEY, None)
     now = int(time.time())
-    signed_in(account, request=request, factor="+".join(amr))
-    login(request, account, backend="schoolid.accounts.backends.AccountBackend")
-    request.session.update({"auth_at": now, "seen_at": now, "amr": amr})
+    # One unit: the session is stored here, not after the view, so that if the session store does not
+    # answer (Redis down) the success is not recorded either and the person is simply not signed in.
+    with transaction.atomic():
+        signed_in(account, request=request, factor="+".join(amr))
+        login(request, account, backend="schoolid.accounts.backends.AccountBackend")
+        request.session.update({"auth_at": now, "seen_at": now, "amr": amr})
+        request.session.save()  # the middleware writes it once more with the cookie; one round trip
     return Outcome("ok", account=account)
 
 

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "schoolid.console",
     "schoolid.notify",
     "schoolid.provisioning",
+    "schoolid.federation",
     "schoolid.demo",
 ]
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -23,7 +24,8 @@ admin.site.has_permission = _operator_with_second_factor
 urlpatterns = [
     path("", include("schoolid.flows.urls")),
     path("", include("schoolid.families.urls")),
-    path("", include("schoolid.privacy.urls")),  # /account/export/, a child's and a person's export
+    path("", include("schoolid.privacy.urls")),
+    path("", include("schoolid.federation.urls")),  # /account/export/, a child's and a person's export
     path("console/", include("schoolid.console.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # Operators sign in through the same throttled, audited page as everyone else.
@@ -35,6 +37,10 @@ urlpatterns = [
     path("dev/outbox", dev_outbox, name="dev-outbox"),
     path("metrics", metrics_view, name="metrics"),
 ]
+
+if not settings.PRODUCTION:
+    # The stand-in national identity provider (issue 16): embedded mode only.
+    urlpatterns.append(path("dev/idp/", include("schoolid.federation.standin_urls")))
 
 handler400 = "schoolid.core.problems.handler400"
 handler404 = "schoolid.core.problems.handler404"

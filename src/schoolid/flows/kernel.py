@@ -23,6 +23,7 @@ STARTS: dict[str, frozenset[str]] = {
     K.EMAIL_CHANGE: frozenset({S.LINK_SENT}),
     K.PHONE_CHANGE: frozenset({S.CODE_SENT}),
     K.REGISTRATION: frozenset({S.STARTED}),
+    K.FEDERATED: frozenset({S.STARTED}),
 }
 TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     K.SMS_SIGNIN: {S.CODE_SENT: frozenset({S.DONE})},
@@ -42,6 +43,8 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         S.CODE_SENT: frozenset({S.CODE_SENT, S.LINK_SENT, S.DONE}),  # codes sent again; the account made
         S.LINK_SENT: frozenset({S.DONE}),
     },
+    # Sent to the provider; back with a verified identity that still needs the password to link.
+    K.FEDERATED: {S.STARTED: frozenset({S.PROVEN, S.DONE}), S.PROVEN: frozenset({S.DONE})},
 }
 
 

@@ -131,6 +131,14 @@ def _advance(request, account: Account, *, amr: list[str], secret: IssuedSecret 
     return finish(request, account, amr)
 
 
+def after_first_factor(request, account: Account, *, amr: list[str], second_factor_met: bool = False) -> Outcome:
+    """Another journey proved the first factor (a national provider, issue 16): the account's remaining
+    steps follow as after a password. `second_factor_met`: the proof itself was multi-factor."""
+    if second_factor_met:
+        account.needs_second_factor = False
+    return _advance(request, account, amr=amr)
+
+
 def _pending(request, flow: dict, step: str, account: Account) -> Outcome:
     if flow.get("step") is None:
         # The first factor passed but the flow is not done: the failure count starts again here.

@@ -16,6 +16,7 @@ class Flow(models.Model):
         EMAIL_CHANGE = "email_change", _("e-mail change")
         PHONE_CHANGE = "phone_change", _("mobile number change")
         REGISTRATION = "registration", _("self-registration")
+        FEDERATED = "federated", _("sign-in through a national provider")
 
     class State(models.TextChoices):
         STARTED = "started", _("details given")

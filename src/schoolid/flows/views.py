@@ -1,6 +1,7 @@
 import functools
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -91,7 +92,8 @@ _signin_pages: dict[tuple[str, str], str] = {}
 
 
 def _plain_signin_page(request) -> HttpResponse:
-    key = (get_language(), settings.SCHOOLID_PROFILE.code)
+    # The version moves when national sign-in providers change (their buttons are on this page).
+    key = (get_language(), settings.SCHOOLID_PROFILE.code, cache.get("signin-page-version", 0))
     page = _signin_pages.get(key)
     if page is None or settings.DEBUG:
         form = SignInForm(profile=settings.SCHOOLID_PROFILE)

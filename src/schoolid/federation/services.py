@@ -1,0 +1,75 @@
+"""Writes of the federation app: providers (CLI, /admin/) and links."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from schoolid.audit.services import record_event
+from schoolid.federation import secrets
+from schoolid.federation.models import FederatedLink, IdentityProvider
+
+SIGNIN_PAGE_VERSION = "signin-page-version"
+
+
+def redirect_uri(provider: IdentityProvider) -> str:
+    """One redirect URI per provider (RFC 9700 §2.1 mix-up defence), from the configured base URL."""
+    return f"{settings.BASE_URL}/signin/federated/{provider.name}/callback/"
+
+
+def _changed() -> None:
+    # The sign-in page is cached per language; its buttons depend on the providers.
+    try:
+        cache.incr(SIGNIN_PAGE_VERSION)
+    except ValueError:
+        cache.set(SIGNIN_PAGE_VERSION, 1, None)
+
+
+def add_provider(*, name: str, kind: str, issuer: str, client_id: str, client_secret: str = "", scopes: str = "",
+                 national_id_claim: str = "", label: str = "", country: str = "", **endpoints) -> IdentityProvider:
+    if kind not in IdentityProvider.Kind.values:
+        raise ValueError(f"unknown kind {kind!r}")
+    issuer = issuer.rstrip("/") if kind == IdentityProvider.Kind.ESIA else issuer
+    if kind == IdentityProvider.Kind.ESIA:
+        base = issuer.rstrip("/")
+        endpoints.setdefault("authorization_endpoint", base + "/aas/oauth2/v2/ac")
+        endpoints.setdefault("token_endpoint", base + "/aas/oauth2/v3/te")
+        endpoints.setdefault("person_endpoint", base + "/rs/prns/{oid}")
+        endpoints.setdefault("logout_endpoint", base + "/idp/ext/Logout")
+        scopes = scopes or "openid fullname birthdate snils"
+    provider = IdentityProvider(
+        name=name, kind=kind, issuer=issuer, client_id=client_id, encrypted_client_secret=secrets.seal(client_secret),
+        scopes=scopes or "openid profile", national_id_claim=national_id_claim, label=label or name, country=country.lower(),
+        **{k: v for k, v in endpoints.items() if v},
+    )
+    provider.full_clean(exclude=["encrypted_client_secret"])
+    provider.save()
+    record_event("idp.added", "success", detail={"provider": name, "kind": kind})
+    _changed()
+    return provider
+
+
+def set_enabled(provider: IdentityProvider, enabled: bool) -> None:
+    IdentityProvider.objects.filter(pk=provider.pk).update(enabled=enabled)
+    provider.enabled = enabled
+    record_event("idp.enabled" if enabled else "idp.disabled", "success", detail={"provider": provider.name})
+    _changed()
+
+
+def link(provider: IdentityProvider, subject: str, account, *, request) -> FederatedLink:
+    with transaction.atomic():
+        made = FederatedLink.objects.create(provider=provider, subject=subject, account=account, last_used_at=timezone.now())
+        record_event("federation.linked", "success", actor=account, target=account, request=request, detail={"provider": provider.name})
+    return made
+
+
+def used(link_row: FederatedLink) -> None:
+    FederatedLink.objects.filter(pk=link_row.pk).update(last_used_at=timezone.now())
+
+
+def unlink(link_row: FederatedLink, *, request) -> None:
+    account = link_row.account
+    name = link_row.provider.name
+    link_row.delete()
+    record_event("federation.unlinked", "success", actor=account, target=account, request=request, detail={"provider": name})

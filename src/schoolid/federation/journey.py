@@ -172,14 +172,15 @@ def confirm_with_password(request, flow: Flow, password: str) -> tuple[str, obje
             return "locked", _fail(request, provider, "locked", flow, account)
         return "invalid", wait
     attempt_succeeded(account)
+    subject, strong = flow.data["subject"], flow.data.get("strong")
     if not kernel.move(flow, Flow.State.DONE, data={}):
         return "expired", None
     request.session.pop(SESSION_KEY, None)
     try:
-        services.link(provider, flow.data["subject"], account, request=request)
+        services.link(provider, subject, account, request=request)
     except IntegrityError:
         return "expired", _fail(request, provider, "already_linked", None, account)
-    identity = client.Identity(subject=flow.data["subject"], amr=["mfa"] if flow.data.get("strong") else [])
+    identity = client.Identity(subject=subject, amr=["mfa"] if strong else [])
     return "signed_in", _sign_in(request, provider, account, identity, extra=["pwd"])
 
 

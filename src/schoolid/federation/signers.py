@@ -94,3 +94,25 @@ def client_secret(signer, *parts: str) -> str:
 
 def digest(message: bytes) -> str:
     return hashlib.sha256(message).hexdigest()
+
+
+def generate_rsa_pair(directory, name: str = "esia-client") -> tuple[str, str]:
+    """An RSA key and self-signed certificate for the PKCS#7 signer (demo and tests; a real ESIA
+    client uses the certificate registered with the provider)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    directory = Path(directory)
+    key_path, cert_path = directory / f"{name}-key.pem", directory / f"{name}-cert.pem"
+    if key_path.exists() and cert_path.exists():
+        return str(key_path), str(cert_path)
+    directory.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SchoolID ESIA client")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=3650)).sign(key, hashes.SHA256()))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return str(key_path), str(cert_path)

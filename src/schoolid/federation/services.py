@@ -73,3 +73,23 @@ def unlink(link_row: FederatedLink, *, request) -> None:
     name = link_row.provider.name
     link_row.delete()
     record_event("federation.unlinked", "success", actor=account, target=account, request=request, detail={"provider": name})
+
+
+def configure_standin(base_url: str, country: str) -> IdentityProvider | None:
+    """The embedded demo's national provider: the stand-in under /dev/idp/, ESIA-style for Russia
+    (the RSA PKCS#7 signer with a key made in var/), plain OIDC elsewhere. Never in production."""
+    from schoolid.federation import signers, standin
+
+    if settings.PRODUCTION:
+        return None
+    existing = IdentityProvider.objects.filter(name="standin").first()
+    if existing is not None:
+        return existing
+    base = base_url.rstrip("/")
+    if country == "ru":
+        key, cert = signers.generate_rsa_pair(settings.VAR_DIR)
+        return add_provider(name="standin", kind="esia", issuer=base + "/dev/idp/esia", client_id="SCHOOLID-DEMO", label="Госуслуги (stand-in)",
+                            signer=f"pkcs7:{key}:{cert}", provider_certificate=standin.certificate_pem())
+    from secrets import token_urlsafe
+    return add_provider(name="standin", kind="oidc", issuer=base + "/dev/idp", client_id="schoolid-demo", client_secret=token_urlsafe(24),
+                        national_id_claim="national_id", label="National ID (stand-in)")

@@ -1,0 +1,36 @@
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from schoolid.federation import secrets
+from schoolid.federation.models import IdentityProvider
+
+
+@pytest.mark.django_db
+def test_idp_add_json_list_disable(capsys, settings):
+    call_command("idp", "add", "gov", "--kind", "oidc", "--issuer", "https://id.example.gov", "--client-id", "sid", "--client-secret", "s3cr3t-value",
+                 "--national-id-claim", "pesel", "--label", "login.gov.pl", "--json")
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert json.loads(last) == {"name": "gov", "redirect_uri": f"{settings.BASE_URL}/signin/federated/gov/callback/"}
+    provider = IdentityProvider.objects.get(name="gov")
+    # Stored encrypted, never in clear.
+    assert "s3cr3t-value" not in provider.encrypted_client_secret and secrets.unseal(provider.encrypted_client_secret) == "s3cr3t-value"
+    call_command("idp", "list")
+    assert "gov\toidc\tenabled" in capsys.readouterr().out
+    call_command("idp", "disable", "gov")
+    provider.refresh_from_db()
+    assert not provider.enabled
+    with pytest.raises(CommandError):
+        call_command("idp", "add", "gov", "--kind", "oidc", "--issuer", "https://x", "--client-id", "y")
+    with pytest.raises(CommandError):
+        call_command("idp", "add", "bad", "--kind", "oidc", "--issuer", "not a url", "--client-id", "y")
+
+
+@pytest.mark.django_db
+def test_esia_add_fills_the_configured_endpoints():
+    call_command("idp", "add", "esia", "--kind", "esia", "--issuer", "https://esia.gosuslugi.ru", "--client-id", "SID")
+    p = IdentityProvider.objects.get(name="esia")
+    assert p.authorization_endpoint.endswith("/aas/oauth2/v2/ac") and p.token_endpoint.endswith("/aas/oauth2/v3/te")
+    assert p.person_endpoint.endswith("/rs/prns/{oid}") and "snils" in p.scopes

@@ -191,3 +191,10 @@ def test_signin_page_shows_enabled_providers_only(journey, client):
     services.set_enabled(journey.provider, False)
     assert b"Sign in with GovID" not in client.get("/signin/").content
     assert client.post("/signin/federated/gov/").status_code == 404
+
+
+def test_failure_page_is_in_the_persons_language(journey, client):
+    account = factories.account(birth_date=datetime.date(1980, 1, 2))
+    callback = journey.provider_answer(journey.start(), national_id=account.person.national_id, fault="wrong_nonce")
+    response = client.get(callback, HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.status_code == 400 and "Вход через GovID не удался" in response.content.decode()

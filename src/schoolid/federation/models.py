@@ -46,7 +46,7 @@ class FederatedLink(models.Model):
     (OIDC §2, §5.7; ASVS v5 6.8.1)."""
 
     provider = models.ForeignKey(IdentityProvider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="links")
-    subject = models.CharField(_("subject"), max_length=255)
+    subject = models.CharField(_("subject at the provider"), max_length=255)
     account = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="federated_links")
     created_at = models.DateTimeField(_("linked"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)

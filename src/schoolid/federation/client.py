@@ -207,3 +207,33 @@ def identity(provider: IdentityProvider, *, code: str, redirect_uri: str, state:
     # A national provider vouches for the identity unless it says otherwise.
     found.verified = bool(merged.get("verified", True))
     return found
+
+
+BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+def validate_logout_token(provider: IdentityProvider, token: str, now: float | None = None) -> dict:
+    """OIDC Back-Channel Logout 1.0 §2.6: signature (allowed algorithms), iss, aud, iat, the logout
+    event, sub or sid, no nonce, and a jti not seen before."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise FederationError("logout_token_malformed")
+    meta = metadata(provider)
+    try:
+        claims = JsonWebToken(ALGORITHMS).decode(token, _keys(provider, meta), claims_options={
+            "iss": {"essential": True, "value": provider.issuer}, "aud": {"essential": True, "value": provider.client_id},
+            "iat": {"essential": True}, "jti": {"essential": True}})
+        claims.validate(now=now, leeway=LEEWAY)
+    except JoseError as exc:
+        raise FederationError("logout_token_invalid") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise FederationError("logout_token_invalid") from exc
+    events = claims.get("events")
+    if not isinstance(events, dict) or BACKCHANNEL_EVENT not in events or "nonce" in claims:
+        raise FederationError("logout_token_not_a_logout")
+    if not claims.get("sub") and not claims.get("sid"):
+        raise FederationError("logout_token_no_subject")
+    if (now or time.time()) - int(claims["iat"]) > MAX_AGE:
+        raise FederationError("logout_token_too_old")
+    if not cache.add(f"idp-logout-jti:{provider.pk}:{claims['jti']}", 1, MAX_AGE + LEEWAY):
+        raise FederationError("logout_token_replayed")
+    return dict(claims)

@@ -208,3 +208,26 @@ def unlink(request, account: Account, link_id: int, password: str) -> bool:
     attempt_succeeded(account)
     services.unlink(row, request=request)
     return True
+
+
+def backchannel_logout(request, provider: IdentityProvider, token: str) -> int:
+    """End the SchoolID sessions this provider started for the subject (and sid, when given)."""
+    from schoolid.accounts.sessions import end_sessions_where
+
+    claims = client.validate_logout_token(provider, token)
+    accounts = []
+    if claims.get("sub"):
+        found = selectors.link_for(provider, str(claims["sub"]))
+        accounts = [found.account] if found else []
+    else:
+        accounts = [row.account for row in selectors.links_of_provider(provider)]
+    sid = str(claims.get("sid", ""))
+
+    def keep(data: dict) -> bool:
+        if data.get("federated_provider") != provider.pk:
+            return True
+        return bool(sid) and data.get("federated_sid") != sid
+
+    ended = sum(end_sessions_where(account, keep, request=request, detail={"provider": provider.name}) for account in accounts)
+    record_event("federation.backchannel_logout", "success", request=request, detail={"provider": provider.name, "ended": ended})
+    return ended

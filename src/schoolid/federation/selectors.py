@@ -26,3 +26,7 @@ def link_for(provider: IdentityProvider, subject: str) -> FederatedLink | None:
 
 def links_of(account) -> QuerySet[FederatedLink]:
     return FederatedLink.objects.filter(account=account).select_related("provider").order_by("provider__label")
+
+
+def links_of_provider(provider: IdentityProvider) -> QuerySet[FederatedLink]:
+    return FederatedLink.objects.filter(provider=provider).select_related("account")

@@ -1,11 +1,12 @@
 """The national sign-in pages: thin; the journey decides."""
 from __future__ import annotations
 
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from schoolid.audit.services import record_event
@@ -98,3 +99,17 @@ def unlink(request, link_id: int):
     if journey.unlink(request, request.user, link_id, request.POST.get("password", "")):
         return redirect(reverse("account") + "?unlinked=1")
     return render(request, "federation/unlink_failed.html", status=400)
+
+
+@csrf_exempt  # called server to server by the provider, authenticated by the signed logout token
+@require_POST
+def backchannel_logout(request, name: str):
+    provider = _provider(name)
+    try:
+        journey.backchannel_logout(request, provider, request.POST.get("logout_token", ""))
+    except FederationError as exc:
+        record_event("federation.backchannel_logout", "failure", request=request, detail={"provider": provider.name, "reason": exc.reason})
+        return JsonResponse({"error": "invalid_request"}, status=400)
+    response = HttpResponse(status=200)
+    response["Cache-Control"] = "no-store"
+    return response

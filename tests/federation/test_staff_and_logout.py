@@ -69,3 +69,17 @@ def test_backchannel_logout_ends_the_sessions_the_provider_started(journey, clie
     assert client.get("/account/").status_code == 302
     assert password_browser.get("/account/").status_code == 200
     assert provider_side.post(url, {"logout_token": token}).status_code == 400  # replayed jti
+
+
+def test_signing_out_ends_the_provider_session_too(journey, client):
+    """Signing out of a session the provider started goes through the provider's logout URL, back to SchoolID."""
+    account = factories.account(birth_date=datetime.date(1980, 1, 2))
+    journey.sign_in(national_id=account.person.national_id)
+    response = client.post("/signout/")
+    assert response.status_code == 302 and response["Location"].startswith(journey.provider.issuer + "/logout?")
+    assert "post_logout_redirect_uri=" in response["Location"]
+    assert client.get("/account/").status_code == 302
+    other = factories.account(password=PASSWORD, birth_date=datetime.date(1981, 1, 2))
+    plain = Client()
+    plain.post("/signin/", {"identifier": other.person.national_id, "password": PASSWORD})
+    assert plain.post("/signout/")["Location"] == "/signin/?signed_out=1"

@@ -93,3 +93,24 @@ def configure_standin(base_url: str, country: str) -> IdentityProvider | None:
     from secrets import token_urlsafe
     return add_provider(name="standin", kind="oidc", issuer=base + "/dev/idp", client_id="schoolid-demo", client_secret=token_urlsafe(24),
                         national_id_claim="national_id", label="National ID (stand-in)")
+
+
+def provider_logout_url(session_data: dict, signed_out_url: str) -> str | None:
+    """Signing out of a session a provider started also ends the provider's session, through its
+    logout URL (ESIA: /idp/ext/Logout; OIDC: end_session_endpoint from discovery, when cached)."""
+    from urllib.parse import urlencode
+
+    from django.core.cache import cache
+
+    pk = session_data.get("federated_provider")
+    provider = IdentityProvider.objects.filter(pk=pk, enabled=True).first() if pk else None
+    if provider is None:
+        return None
+    back = settings.BASE_URL + signed_out_url
+    if provider.kind == IdentityProvider.Kind.ESIA and provider.logout_endpoint:
+        return provider.logout_endpoint + "?" + urlencode({"client_id": provider.client_id, "redirect_url": back})
+    meta = cache.get(f"idp-meta:{provider.pk}:{provider.issuer}") or {}
+    endpoint = provider.logout_endpoint or meta.get("end_session_endpoint")
+    if not endpoint:
+        return None
+    return endpoint + "?" + urlencode({"client_id": provider.client_id, "post_logout_redirect_uri": back})

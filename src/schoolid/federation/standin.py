@@ -88,7 +88,7 @@ def discovery(request):
     issuer = _issuer(request, False)
     return JsonResponse({
         "issuer": issuer, "authorization_endpoint": issuer + "/authorize", "token_endpoint": issuer + "/token",
-        "userinfo_endpoint": issuer + "/userinfo", "jwks_uri": issuer + "/jwks", "response_types_supported": ["code"],
+        "userinfo_endpoint": issuer + "/userinfo", "jwks_uri": issuer + "/jwks", "end_session_endpoint": issuer + "/logout", "response_types_supported": ["code"],
         "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"],
         "code_challenge_methods_supported": ["S256"], "token_endpoint_auth_methods_supported": ["client_secret_basic"],
         "authorization_response_iss_parameter_supported": True,
@@ -213,5 +213,7 @@ def esia_person(request, oid: str):
 
 @require_GET
 def logout(request):
-    target = request.GET.get("redirect_url") or request.GET.get("post_logout_redirect_uri") or "/"
-    return HttpResponseRedirect(target if target.startswith(settings.BASE_URL) or target.startswith("/") else "/")
+    # Only back to SchoolID itself: never an open redirector.
+    target = request.GET.get("redirect_url") or request.GET.get("post_logout_redirect_uri") or ""
+    ok = target.startswith(settings.BASE_URL + "/") or (target.startswith("/") and not target.startswith("//"))
+    return HttpResponseRedirect(target if ok else "/")

@@ -8,6 +8,7 @@ urlpatterns = [
     path("authorize", standin.authorize),
     path("token", standin.token),
     path("userinfo", standin.userinfo),
+    path("logout", standin.logout),
     path("esia/cert.pem", standin.certificate),
     path("esia/aas/oauth2/v2/ac", standin.authorize, {"esia": True}),
     path("esia/aas/oauth2/v3/te", standin.token, {"esia": True}),

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from schoolid.core import signout as signout_hooks
 from schoolid.core.humanize import duration_text
 from schoolid.credentials import totp
 from schoolid.credentials.services import secret_for_link
@@ -201,8 +202,9 @@ def recovery_codes(request, state, account):
 
 @require_POST
 def signout(request):
+    before = dict(request.session.items())  # read before the session is flushed
     flow.sign_out(request)
-    return redirect(reverse("signin") + "?signed_out=1")
+    return redirect(signout_hooks.next_url(before, reverse("signin") + "?signed_out=1"))
 
 
 @never_cache

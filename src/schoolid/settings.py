@@ -353,3 +353,5 @@ SCHOOLID_SUBJECT_ACCESS_SECTIONS: dict[str, str] = {}
 CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "schoolid.privacy.retain", "schedule": SCHOOLID_RETENTION_INTERVAL_HOURS * 3600.0}
 # Beat entries `schoolid serve` runs itself in the embedded default (no Celery beat there).
 SCHOOLID_EMBEDDED_JOBS = [j.strip() for j in os.environ.get("SCHOOLID_EMBEDDED_JOBS", "privacy-retention").split(",") if j.strip()]
+# National sign-in (issue 16): provider `acr` values that count as the staff's second factor (comma-separated).
+FEDERATION_STRONG_ACR = tuple(a.strip() for a in os.environ.get("SCHOOLID_FEDERATION_STRONG_ACR", "").split(",") if a.strip())

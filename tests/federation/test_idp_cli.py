@@ -34,3 +34,22 @@ def test_esia_add_fills_the_configured_endpoints():
     p = IdentityProvider.objects.get(name="esia")
     assert p.authorization_endpoint.endswith("/aas/oauth2/v2/ac") and p.token_endpoint.endswith("/aas/oauth2/v3/te")
     assert p.person_endpoint.endswith("/rs/prns/{oid}") and "snils" in p.scopes
+
+
+def test_standin_is_never_served_in_production(settings):
+    """Issue 16: the stand-in national provider exists in the embedded mode only."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import schoolid.urls
+
+    assert any("dev/idp" in str(p.pattern) for p in schoolid.urls.urlpatterns)
+    settings.PRODUCTION = True
+    try:
+        production = importlib.reload(schoolid.urls)
+        assert not any("dev/idp" in str(p.pattern) for p in production.urlpatterns)
+    finally:
+        settings.PRODUCTION = False
+        importlib.reload(schoolid.urls)
+        clear_url_caches()

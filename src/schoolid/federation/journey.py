@@ -39,7 +39,7 @@ STRONG_AMR = frozenset({"mfa", "hwk", "sc", "otp"})
 
 
 def _strong(identity: client.Identity) -> bool:
-    strong_acr = set(getattr(settings, "FEDERATION_STRONG_ACR", ()))
+    strong_acr = set(settings.FEDERATION_STRONG_ACR)
     return bool(STRONG_AMR & set(identity.amr)) or (bool(identity.acr) and identity.acr in strong_acr)
 
 

@@ -35,6 +35,7 @@ demo: install
 
 test: test-deps chromium
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/ruff check
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: install

@@ -211,6 +211,13 @@ def walk(port: int, demo: dict, national_id: str, totp_now) -> list[str]:
     assert status == 200, f"recovery finish: {status} {page[:800]!r}"
     expect_redirect(Browser(port).submit("/signin/", {"identifier": parent["user_code"], "password": new_password}), "/account/", "sign-in after recovery")
     done.append("recovery (e-mailed link, new password signs in)")
+
+    # 5. What operators read: readiness, and metrics summed over both server workers.
+    assert Browser(port).get("/api/v1/ready")[0] == 200
+    status, _headers, text = Browser(port).get("/metrics")
+    assert status == 200 and b'schoolid_signin_events_total{action="signin",result="success"}' in text, text[:1500]
+    assert b'schoolid_outbox_messages{status="sent"}' in text
+    done.append("readiness and metrics")
     return done
 
 
@@ -297,7 +304,7 @@ def main() -> int:
     except AssertionError as failure:
         print(f"FAILED: {failure}", file=sys.stderr)
     finally:
-        for name, process in reversed(processes):
+        for _name, process in reversed(processes):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
         for name, process in processes:

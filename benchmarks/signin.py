@@ -56,7 +56,6 @@ def server_cpu_seconds(pid: int) -> float:
 
 def bare_argon2_rate(seconds: float) -> float:
     import argon2
-
     from django.conf import settings
 
     hasher = argon2.PasswordHasher(time_cost=settings.ARGON2_TIME_COST, memory_cost=settings.ARGON2_MEMORY_KIB, parallelism=settings.ARGON2_PARALLELISM)

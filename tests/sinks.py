@@ -35,11 +35,13 @@ def smtp(settings):
 class _Gateway(BaseHTTPRequestHandler):
     received: list = []
     answers: list = []
+    keys: list = []  # the Idempotency-Key of each request, in order
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         status = self.answers.pop(0) if self.answers else 200
         type(self).received.append((self.headers["Authorization"], body, status))
+        type(self).keys.append(self.headers.get("Idempotency-Key"))
         self.send_response(status)
         self.end_headers()
         self.wfile.write(b"{}")
@@ -50,7 +52,7 @@ class _Gateway(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def gateway(settings):
-    _Gateway.received, _Gateway.answers = [], []
+    _Gateway.received, _Gateway.answers, _Gateway.keys = [], [], []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings.SMS_DRIVER = "http-json"

@@ -5,6 +5,7 @@
     schoolid id check --country CC VALUE        check a national ID
     schoolid orgs [--kind school|class|...]     list org units with their codes
     schoolid migrate                            create or update the database
+    schoolid privacy export|retain|erase|report subject access, retention, erasure, records
 """
 import os
 import sys

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "schoolid.core.metrics.MetricsMiddleware",
+    "schoolid.core.middleware.UnavailableMiddleware",
     "schoolid.core.middleware.RequestIdMiddleware",
     "schoolid.core.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -273,6 +274,8 @@ SCHOOLID_METRICS_ALLOWED = [a.strip() for a in os.environ.get("SCHOOLID_METRICS_
 # --- Provisioning from the school register (OneRoster CSV) -----------------------------------
 # The data set `schoolid sync` and the periodic sync read: a folder or a zip file the register drops.
 SCHOOLID_SYNC_SOURCE = os.environ.get("SCHOOLID_SYNC_SOURCE", "")
+if not SCHOOLID_SYNC_SOURCE and not PRODUCTION and PROFILE_CODE == "pl" and (VAR_DIR / "demo-register" / "manifest.csv").exists():
+    SCHOOLID_SYNC_SOURCE = str(VAR_DIR / "demo-register")  # the Polish demo's register (demo/register.py)
 SCHOOLID_SYNC_INTERVAL_MINUTES = env_int("SCHOOLID_SYNC_INTERVAL_MINUTES", 60)
 # A person missing from a bulk file keeps their roles this long, then loses them; the account is
 # disabled after the second period (both counted from the first import that missed them).

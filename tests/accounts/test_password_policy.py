@@ -1,7 +1,6 @@
 """The password policy (security requirements §1, conflict C1)."""
 import dataclasses
 
-import pytest
 from django.utils import translation
 
 from schoolid.accounts.passwords import check_password_policy

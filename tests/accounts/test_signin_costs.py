@@ -4,12 +4,10 @@ import threading
 import time
 
 import argon2
-
 import pytest
 from django.contrib.auth.hashers import check_password, make_password
 
-from schoolid.accounts import session_cache
-from schoolid.accounts import hashers
+from schoolid.accounts import hashers, session_cache
 from schoolid.accounts.hashers import argon2_slot, verify_holding_gil
 
 

@@ -1,9 +1,9 @@
 """A principal issues a class's passwords in chromium; a student signs in with the slip (issue 3)."""
-from playwright.sync_api import expect
 import re
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from schoolid.core.profiles import load_profile
 from tests import factories as f

@@ -3,11 +3,11 @@ an access request approved by the school and turned into an activation, another 
 a parent's reset of a young child, who then signs in with the slip's secret. Reads only after a retrying
 expect() or wait_for_url()."""
 import datetime
-import time
-from playwright.sync_api import expect
 import re
+import time
 
 import pytest
+from playwright.sync_api import expect
 
 from schoolid.directory.models import OrgUnit
 from tests import factories as f
@@ -138,8 +138,8 @@ def test_parent_resets_a_young_child_who_then_signs_in_with_the_slip(chromium_br
     """Issue 6 item 3 / item 5: a parent gives a child under the age threshold a new one-time password;
     the child signs in with the slip's secret and chooses a password."""
     from schoolid.core.profiles import load_profile
-    from schoolid.directory.services import link_guardian
     from schoolid.credentials.models import IssuedSecret
+    from schoolid.directory.services import link_guardian
 
     settings.SCHOOLID_PROFILE = load_profile("ru")
     t = f.org_tree()

@@ -158,3 +158,43 @@ def test_phone_layout_and_accessibility_in_fa_he_en(chromium_browser, live_serve
     for ctx in (staff, family, anonymous):
         ctx.close()
     assert not failures, "\n".join(failures)
+
+
+def test_hebrew_registration_on_a_phone(chromium_browser, live_server, settings, smtp, gateway):
+    """Seed 001 in Hebrew at 375 px: the birth date is typed day first (the hint says so, and the field
+    is as wide as the others), and the registration pages, the codes page with its resend button
+    included, pass axe-core and fit the window."""
+    import random
+
+    from schoolid.core.profiles import load_profile
+    from schoolid.directory.national_ids import SCHEMES
+
+    settings.SCHOOLID_PROFILE = load_profile("il")
+    f.org_tree()
+    base = live_server.url
+    axe_source = _axe_path().read_text(encoding="utf-8")
+    context = chromium_browser.new_context(bypass_csp=True, viewport={"width": 375, "height": 740}, locale="he-IL")
+    _set_language(context, base, "he")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    failures: list[str] = []
+    page.goto(f"{base}/register/")
+    _check_page(page, "he", "/register/", failures, axe_source)
+    birth, name = page.locator("#id_birth_date"), page.locator("#id_given_name")
+    assert birth.get_attribute("type") == "text"
+    assert birth.evaluate("e => e.getBoundingClientRect().width") == name.evaluate("e => e.getBoundingClientRect().width")
+    expect(page.locator("#birth_date-hint")).to_contain_text("23.04.1985")
+    page.fill("#id_national_id", SCHEMES["il_teudat_zehut"].generate(random.Random(77)))
+    page.fill("#id_given_name", "מרים")
+    page.fill("#id_family_name", "כהן")
+    page.fill("#id_birth_date", "23.04.1985")  # day first, as Israeli forms ask
+    page.click("#registration-identity-submit")
+    page.wait_for_url(f"{base}/register/contact/")
+    _check_page(page, "he", "/register/contact/", failures, axe_source)
+    page.fill("#id_email", "miriam@example.org")
+    page.fill("#id_mobile", "050-234-5678")
+    page.click("#registration-contact-submit")
+    page.wait_for_url(f"{base}/register/codes/")
+    _check_page(page, "he", "/register/codes/", failures, axe_source)
+    context.close()
+    assert not failures, "\n".join(failures)

@@ -1,10 +1,10 @@
 """Self-service in chromium against a real SMTP server and a real HTTP SMS gateway on 127.0.0.1:
 sign-in by SMS code (seed 001) and activation from the register (seed 002)."""
 import datetime
-from playwright.sync_api import expect
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from schoolid.core.profiles import load_profile
 from tests import factories as f

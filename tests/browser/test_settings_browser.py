@@ -1,8 +1,8 @@
 """Change password in chromium: hints update as the person types (seed 000)."""
 import re
 
-from playwright.sync_api import expect
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories as f
 

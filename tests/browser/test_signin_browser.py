@@ -1,8 +1,8 @@
 """Sign-in and sign-out in a real browser (Playwright driving Debian's chromium)."""
 import re
 
-from playwright.sync_api import expect
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories as f
 

@@ -2,7 +2,7 @@
 import json
 
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 
 from schoolid.audit.models import AuditEvent
 from schoolid.core.profiles import load_profile

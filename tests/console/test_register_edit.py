@@ -19,11 +19,11 @@ from django.utils import timezone, translation
 from schoolid.accounts.scope import Action, decide
 from schoolid.accounts.services import ScopeDenied
 from schoolid.audit.models import AuditEvent
+from schoolid.console.services import edit_contact, edit_person
 from schoolid.core.digits import native_digits
 from schoolid.core.profiles import load_profile
 from schoolid.directory.models import Person
 from schoolid.directory.national_ids import SCHEMES
-from schoolid.console.services import edit_contact, edit_person
 from schoolid.directory.services import RegisterEditError, link_guardian, record_version
 from schoolid.notify.models import OutboxMessage
 from tests import factories as f

@@ -142,8 +142,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(principal, s
 def _run_schemathesis(app, session_cookie, csrf, parent, settings):
     import schemathesis
     from hypothesis import HealthCheck, Phase, given
-    from hypothesis.errors import Unsatisfiable
     from hypothesis import settings as hsettings
+    from hypothesis.errors import Unsatisfiable
     from schemathesis import GenerationMode
 
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)

@@ -64,3 +64,26 @@ def test_pages_show_every_number_in_the_readers_digits():
     body = page.split("<body>", 1)[1]
     visible = re.sub(r"<[^>]*>", " ", re.sub(r"<script.*?</script>", "", body, flags=re.S))
     assert not re.search(r"(?<![A-Za-z0-9@])[0-9]+(?![A-Za-z0-9@])", visible), visible
+
+
+@pytest.mark.django_db
+def test_error_pages_admin_headings_and_slip_titles_speak_the_language():
+    """Issue 14: the 404 page and the /admin/ app headings are translated; the slips' header says
+    "Class 1A, students" in words, not the stored filter "type=students; class=…"."""
+    from schoolid.console.selectors import batch_title
+    from schoolid.credentials.models import IssuanceBatch
+    from tests import factories as f
+
+    page = Client().get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="fa")
+    assert page.status_code == 404 and "صفحه پیدا نشد" in page.content.decode()
+    from django.apps import apps
+
+    with translation.override("ru"):
+        assert str(apps.get_app_config("accounts").verbose_name) == "Учётные записи"
+    t = f.org_tree()
+    batch = IssuanceBatch(description=f"type=students; class={t['class_a1'].code}")
+    with translation.override("pl"):
+        assert batch_title(batch) == "Klasa 1A, uczniowie"
+    with translation.override("fa"):
+        assert batch_title(IssuanceBatch(description="12 selected")) == "۱۲ نفر برگزیده"
+        assert batch_title(IssuanceBatch(description="type=teachers")) == "معلمان"

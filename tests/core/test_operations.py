@@ -110,3 +110,23 @@ def test_metrics_add_up_across_server_workers(tmp_path):
             counts.append(_sample(text, "schoolid_http_requests_total", route="api/v1/health", method="GET", status="200") - start)
     assert counts == [40.0] * 4, counts
     assert list((tmp_path / "metrics").glob("counter_*.db")), "per-process files under var/metrics"
+
+
+@pytest.mark.django_db
+def test_sign_in_fails_closed_with_a_clear_page_while_redis_is_down(settings):
+    """Issue 17, Redis down in the middle of sign-ins: the address throttle's counter cannot be read,
+    so the attempt is refused (never let through unthrottled), with a clear, translated 503 page and
+    Retry-After instead of a 500; nothing about the account changes. ASVS v5 6.3.1 / 16.5.3."""
+    account = f.account("guardian", f.org_tree()["school_a"], password="maple river lantern quietly")
+    client = Client(raise_request_exception=False)  # as the server: the answer, not the exception
+    page = client.get("/signin/")
+    token = page.cookies["csrftoken" if "csrftoken" in page.cookies else settings.CSRF_COOKIE_NAME].value
+    settings.CACHES = {"default": {"BACKEND": "schoolid.core.cache.SchoolRedisCache", "LOCATION": "redis://127.0.0.1:9/0",
+                                   "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+    for language, words in (("en", "briefly unavailable"), ("ru", "временно недоступен")):
+        response = client.post("/signin/", {"identifier": account.person.national_id, "password": "maple river lantern quietly",
+                                            "csrfmiddlewaretoken": token}, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 503 and response["Retry-After"] == "30"
+        assert words in response.content.decode()
+    account.refresh_from_db()
+    assert account.last_login is None and account.failed_logins == 0

@@ -4,7 +4,8 @@ import json
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from schoolid.core.profiles import load_profile

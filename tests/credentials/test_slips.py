@@ -22,13 +22,14 @@ if not settings.configured and "DJANGO_SETTINGS_MODULE" not in os.environ:
 django.setup()
 
 import pytest  # noqa: E402
-from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from schoolid.credentials import qr as qr_module  # noqa: E402
 from schoolid.credentials import slips as slips_module  # noqa: E402
 from schoolid.credentials.generators import generate_secret  # noqa: E402
 from schoolid.credentials.slips import Slip, render_slips  # noqa: E402
-
 from tests import pdf_tools  # noqa: E402
 
 STATIC_TEXTS = ("Class", "Sign-in", "One-time password", "Valid until", "Scan the code or go to the sign-in page; you will choose your own password.")
@@ -202,8 +203,8 @@ def test_qr_codes_decode_to_their_sign_in_links(language):
 
 def _read_path(path: str, size: int) -> str:
     """Draw a QR path the way the PDF does (dark rectangles, 4-module quiet zone) and read it back."""
-    from PIL import Image, ImageDraw
     import zxingcpp
+    from PIL import Image, ImageDraw
 
     scale, quiet = 4, 4
     image = Image.new("L", ((size + 2 * quiet) * scale,) * 2, 255)

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
@@ -82,3 +81,33 @@ def test_commands_use_the_demo_country_and_links_follow_the_served_address(setti
     settings.BASE_URL = "https://school.example"
     use_served_address("127.0.0.1", 9000)
     assert settings.BASE_URL == "https://school.example"  # an explicit base URL wins
+
+
+@pytest.mark.django_db(transaction=True)
+def test_polish_demo_has_a_register_source_that_changes_between_runs(settings, capsys, monkeypatch):
+    """`make demo COUNTRY=pl`: Sync now works out of the box, shows new and changed pupils, and the
+    one refused row (a wrong PESEL check digit)."""
+    import shutil
+
+    from schoolid.provisioning.services import run_sync
+
+    monkeypatch.delenv("SCHOOLID_SYNC_SOURCE", raising=False)
+    shutil.rmtree(Path(settings.VAR_DIR) / "demo-register", ignore_errors=True)  # left by an earlier demo test
+    settings.SCHOOLID_PROFILE = load_profile("pl")
+    settings.SCHOOLID_SYNC_SOURCE = ""
+    call_command("demo", "--no-serve", "--students", "60", "--seed", "3")
+    assert "Sync now" in capsys.readouterr().out
+    assert Path(settings.SCHOOLID_SYNC_SOURCE) == Path(settings.VAR_DIR) / "demo-register"
+    first = run_sync()
+    assert [(p.file, p.field, p.sourced_id) for p in first.problems] == [("users.csv", "userMasterIdentifier", "u-bad")]
+    school = OrgUnit.objects.get(code="R1D1S90")
+    assert school.parent.code == "R1D1C1" and school.parent.active  # joins the demo's own tree
+    pupils = RoleAssignment.objects.filter(org_unit=school, role="student").count()
+    assert pupils == 13 and OrgUnit.objects.filter(code="MIN", active=True).exists()
+    assert first.counts["people_created"] == 14 and first.counts["orgs_created"] == 3  # school, 2 classes
+    again = run_sync().counts  # the same register again: nothing to do
+    assert again["people_unchanged"] == 14 and again["people_created"] == again["email_updated"] == 0
+    call_command("demo", "--no-serve")  # the next start writes the register's next state
+    run_sync()
+    assert RoleAssignment.objects.filter(org_unit=school, role="student").count() == 14
+    assert Person.objects.filter(email__contains=".nowy2@").count() == 1

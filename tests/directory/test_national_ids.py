@@ -13,7 +13,9 @@ if not settings.configured:  # run on its own (`pytest -p no:django`): minimal s
 import pytest  # noqa: E402
 from django.utils import translation  # noqa: E402
 from django.utils.functional import Promise  # noqa: E402
-from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from schoolid.directory.national_ids import (  # noqa: E402
     SCHEMES,

@@ -13,7 +13,9 @@ import phonenumbers  # noqa: E402
 import pytest  # noqa: E402
 from django.utils import translation  # noqa: E402
 from django.utils.functional import Promise  # noqa: E402
-from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from schoolid.directory.phones import InvalidPhone, display_phone, generate_mobile, normalize_phone  # noqa: E402
 

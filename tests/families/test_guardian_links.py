@@ -108,7 +108,7 @@ def test_parent_resets_a_young_childs_password(world, settings):
 
     settings.SCHOOLID_PROFILE = load_profile("ru")
     t = world["t"]
-    principal = f.account("principal", t["school_a"], email="director@example.org", email_verified=True)
+    f.account("principal", t["school_a"], email="director@example.org", email_verified=True)
     young = f.account("student", t["class_a1"], birth_date=datetime.date.today() - datetime.timedelta(days=365 * 9))
     older = f.account("student", t["class_a1"], birth_date=datetime.date.today() - datetime.timedelta(days=365 * 16))
     from schoolid.directory.services import link_guardian

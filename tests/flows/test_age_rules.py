@@ -91,8 +91,9 @@ def test_an_older_pupil_needs_an_address_of_their_own(poland, smtp):
 def test_registration_under_the_threshold_points_to_the_parent(settings):
     """Self-registration: the typed birth date decides, with the profile's threshold in the message."""
     settings.SCHOOLID_PROFILE = load_profile("il")
-    from schoolid.directory.national_ids import SCHEMES
     import random
+
+    from schoolid.directory.national_ids import SCHEMES
 
     national_id = SCHEMES["il_teudat_zehut"].generate(random.Random(5))
     for age, refused in ((13, True), (14, False)):

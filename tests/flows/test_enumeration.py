@@ -42,6 +42,21 @@ print(json.dumps({"national_id": parent.person.national_id}))
 """
 
 
+OUTBOX = """
+import json
+import django
+django.setup()
+from schoolid.notify.models import OutboxMessage
+print(json.dumps([[m.channel, m.to, m.subject, m.body] for m in OutboxMessage.objects.order_by("created_at")]))
+"""
+
+
+def _outbox(env: dict) -> list[list[str]]:
+    """Every message the served deployment stored (read through its own settings)."""
+    out = subprocess.run([sys.executable, "-c", OUTBOX], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _csrf_normalised(body: str) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken" value="T"', body)
 
@@ -130,9 +145,10 @@ def _drop(env: dict) -> None:
 @pytest.mark.parametrize("backend,workers", [("embedded", "1"), ("embedded", "2"), ("postgres+redis", "2")])
 def test_served_answers_and_limits_do_not_tell_known_from_unknown(tmp_path, backend, workers):
     """ASVS v5 6.3.8; FP-CS; NIST §3.2.2; ASVS v5 2.4.1: under `schoolid serve --workers N`, with and
-    without Redis: sign-in, SMS sign-in and recovery answer a known and an unknown national ID alike
-    (status, body, cookie names, median time), the unknown one is throttled at the same attempt, and no
-    more SMS codes reach the number than the limit. (Old code, two workers without Redis: counters
+    without Redis: sign-in, SMS sign-in, recovery and registration answer a known and an unknown
+    national ID alike (status, body, cookie names, median time; the registrant's mailbox and phone),
+    the unknown one is throttled at the same attempt, and no more SMS codes reach the number than the
+    limit. (Old code, two workers without Redis: counters
     per process, so the unknown ID was throttled later and the send limit split.)"""
     if backend == "postgres+redis" and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         pytest.skip("PostgreSQL not in use")
@@ -184,6 +200,24 @@ def test_served_answers_and_limits_do_not_tell_known_from_unknown(tmp_path, back
                     answers[who] = answers[who][:4] + browser.request("GET", answers[who][3])[:3]
                 assert answers[known] == answers[unknown], f"recovery {attempt + 1}"
             _timing_alike(times[known], times[unknown], "recovery")
+
+            # Registration: the step that makes the account (new ID) or tells the owner (known ID)
+            # answers alike, and the typed contacts get the same messages (codes and links aside).
+            steps, contacts = {}, {known: ("k@example.org", "054-765-4311", "+972547654311"), unknown: ("u@example.org", "054-765-4355", "+972547654355")}
+            for who in (known, unknown):
+                browser = Browser(port)
+                email, mobile, e164 = contacts[who]
+                browser.post_form("/register/", {"national_id": who, "given_name": "Miriam", "family_name": "Cohen", "birth_date": "1985-04-23"})
+                assert browser.post_form("/register/contact/", {"email": email, "mobile": mobile})[3] == "/register/codes/"
+                sent = _outbox(env)
+                code = lambda to: re.search(r"\b\d{6}\b", [m for m in sent if m[1] == to][-1][3]).group(0)  # noqa: E731
+                steps[who] = browser.post_form("/register/codes/", {"email_code": code(email), "mobile_code": code(e164)})
+                steps[who] = steps[who][:4] + browser.request("GET", steps[who][3])[:3]
+            assert steps[known] == steps[unknown] and steps[known][3] == "/register/created/"
+            sent = _outbox(env)
+            mask = lambda text: re.sub(r"/register/password/[A-Za-z0-9_-]+/", "/T/", re.sub(r"\b\d{6}\b", "N", text))  # noqa: E731
+            box = {who: sorted((m[0], m[2], mask(m[3])) for m in sent if m[1] in contacts[who][::2]) for who in (known, unknown)}
+            assert len(box[known]) == 4 and box[known] == box[unknown], box
     finally:
         _drop(env)
 

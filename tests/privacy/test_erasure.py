@@ -71,8 +71,13 @@ def test_erasure_replaces_personal_fields_keeps_the_code_and_pseudonymises_the_a
     person = pupil.person
     number, scheme = person.national_id, person.national_id_scheme
     events_before = list(AuditEvent.objects.filter(target_id=pupil.pk).order_by("id").values_list("id", "at", "action", "result", "target_id", "actor_id"))
+    from schoolid.accounts import sessions
+    from schoolid.accounts.models import SignedInSession
+
+    sessions.index(pupil, "s" * 32)
     leave(pupil)
     call_command("privacy", "erase", pupil.display_code)
+    assert not SignedInSession.objects.filter(account=pupil).exists()
     assert "Erased" in capsys.readouterr().out
     person.refresh_from_db()
     token = national_id_token(scheme, number)

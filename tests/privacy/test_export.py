@@ -59,7 +59,11 @@ def _fill_every_category(w):
     pupil = w["pupil"]
     now = timezone.now()
     Flow.objects.create(kind=Flow.Kind.RECOVERY, state=Flow.State.DONE, account=pupil, identifier_key="k", expires_at=now)
-    enqueue(channel="email", to=pupil.person.email, subject="Your code", body="code 804417", purpose="recovery", dedupe_key="x1")
+    from schoolid.accounts import sessions
+
+    sessions.index(pupil, "k" * 32)  # signed in somewhere (the session index)
+    sessions.index(w["principal"], "p" * 32)  # someone else's session: not in the pupil's export
+    enqueue(channel="email", to=pupil.person.email, subject="Your code", body="code 804417", purpose="recovery", dedupe_key="x1", language="en")
     AccessRequest.objects.create(role="student", school=w["t"]["school_a"], national_id_scheme=pupil.person.national_id_scheme,
                                  national_id=pupil.person.national_id, given_name="Sara", family_name="Karimi")
     RegisterRecord.objects.create(person=pupil.person, row_hash="h", last_changed_at=now, register_email="sara@example.org")
@@ -88,7 +92,11 @@ def test_export_holds_every_category_and_nothing_about_other_people(world):
     assert "Ali" not in text  # the sibling is not even named
     # Staff acted from their own address: not the pupil's data; the pupil's own sign-in address is.
     assert "10.1.2.3" in text and sum(1 for e in data["audit_events"] if e["ip"]) == 1
+    from schoolid.notify.models import OutboxMessage
+
+    assert OutboxMessage.objects.get(dedupe_key="x1").body == "code 804417"
     assert "804417" not in text  # a message's text may carry a live code
+    assert len(data["sessions"]["signed_in"]) == 1 and data["sessions"]["journeys"]
 
 
 def test_guardian_export_names_children_only(world):

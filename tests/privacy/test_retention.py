@@ -32,7 +32,7 @@ def left(account, days_ago):
 
 
 def message(key, days_ago, status=OutboxMessage.Status.SENT):
-    m = enqueue(channel="sms", to="+989121234567", subject="", body=f"code {key}", purpose="test", dedupe_key=key)
+    m = enqueue(channel="sms", to="+989121234567", subject="", body=f"code {key}", purpose="test", dedupe_key=key, language="en")
     OutboxMessage.objects.filter(pk=m.pk).update(status=status, created_at=timezone.now() - days_ago * DAY)
     return m.pk
 
@@ -72,7 +72,13 @@ def world(settings, tmp_path):
         flow = Flow.objects.create(kind=Flow.Kind.RECOVERY, state=Flow.State.DONE, identifier_key="k", expires_at=timezone.now() - days * DAY)
         OneTimeCode.objects.create(flow=flow, purpose="p", code_mac="m", expires_at=flow.expires_at)
         flows[days] = flow.pk
-    return {"gone_long": gone_long, "gone_recent": gone_recent, "staying": staying, "messages": messages, "runs": runs, "flows": flows}
+    from schoolid.accounts import sessions
+    from schoolid.accounts.models import SignedInSession
+
+    old_row, new_row = sessions.index(staying, "o" * 32), sessions.index(staying, "n" * 32)
+    SignedInSession.objects.filter(pk=old_row.pk).update(ended_at=timezone.now() - 40 * DAY)
+    SignedInSession.objects.filter(pk=new_row.pk).update(ended_at=timezone.now() - 2 * DAY)
+    return {"session_rows": (old_row.pk, new_row.pk), "gone_long": gone_long, "gone_recent": gone_recent, "staying": staying, "messages": messages, "runs": runs, "flows": flows}
 
 
 def run_cli(*args) -> list[str]:
@@ -130,6 +136,10 @@ def test_the_run_removes_exactly_what_the_settings_say(world):
     # Journeys expired more than 30 days ago go with their codes.
     assert not Flow.objects.filter(pk=world["flows"][40]).exists() and Flow.objects.filter(pk=world["flows"][5]).exists()
     assert OneTimeCode.objects.filter(flow_id=world["flows"][5]).count() == 1
+    from schoolid.accounts.models import SignedInSession
+
+    old_row, new_row = world["session_rows"]
+    assert not SignedInSession.objects.filter(pk=old_row).exists() and SignedInSession.objects.filter(pk=new_row).exists()
     assert AuditEvent.objects.filter(action="privacy.retention").exists()
     # Idempotent: a second run finds nothing.
     assert all(" 0 " in line or line.endswith(" 0") or ": 0" in line for line in run_cli()[1:])
@@ -207,10 +217,10 @@ def test_outside_the_demo_a_sent_messages_text_is_not_kept(settings):
     from schoolid.notify.services import deliver
 
     settings.SCHOOLID_DEV_OUTBOX = False
-    m = enqueue(channel="sms", to="+989121234567", subject="", body="Your code is 804417", purpose="test", dedupe_key="prod-1")
+    m = enqueue(channel="sms", to="+989121234567", subject="", body="Your code is 804417", purpose="test", dedupe_key="prod-1", language="en")
     assert deliver(m.pk) == OutboxMessage.Status.SENT
     assert OutboxMessage.objects.get(pk=m.pk).body == ""
     settings.SCHOOLID_DEV_OUTBOX = True
-    m = enqueue(channel="sms", to="+989121234567", subject="", body="Your code is 804418", purpose="test", dedupe_key="demo-1")
+    m = enqueue(channel="sms", to="+989121234567", subject="", body="Your code is 804418", purpose="test", dedupe_key="demo-1", language="en")
     deliver(m.pk)
     assert OutboxMessage.objects.get(pk=m.pk).body == "Your code is 804418"  # the demo shows it; retention empties it

@@ -187,3 +187,17 @@ def test_people_without_a_national_id_are_kept_by_source_id_only_where_the_profi
     u1 = Person.objects.get(sourced_id="u1")
     assert u1.national_id == "14230232322" and u1.national_id_scheme == "pl_pesel" and u1.pk != kept.pk
     assert result.files["users.csv"]["applied"] == 2
+
+
+def test_a_class_of_a_refused_school_says_why(quirks):
+    """The school is in orgs.csv but refused (its code is taken): the class says so, not "unknown"."""
+    with open(quirks / "orgs.csv", "ab") as out:
+        out.write("s3,,,Szkoła z zajętym kodem,school,SWP,d1,,\r\n".encode())
+    with open(quirks / "classes.csv", "ab") as out:
+        out.write(b"c9,,,Klasa 9,,,9A,homeroom,,s3,,,,\r\n")
+    result = import_oneroster(quirks)
+    problems = found(result)
+    assert problems[("orgs.csv", 6, "identifier")] == ("refused", "Another org unit already has the code SWP.", "s3")
+    assert problems[("classes.csv", 6, "schoolSourcedId")] == (
+        "refused", "Line 6 of orgs.csv, which this row refers to, was refused: Another org unit already has the code SWP.", "c9")
+    assert result.files["classes.csv"]["refused"] == 1 and result.files["orgs.csv"]["refused"] == 1

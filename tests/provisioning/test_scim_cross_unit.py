@@ -85,7 +85,7 @@ def test_unknown_and_known_elsewhere_get_the_same_answer(scim, tree):
     assert read_known.status_code == read_unknown.status_code == 200
     assert _shape(read_known.json_body) == _shape(read_unknown.json_body)
     for probe in (f'userName eq "{known.json_body["id"]}"', 'externalId eq "sis-1"', 'name.givenName eq "Sara"',
-                  f'{EXT}:roles[org eq "{tree["class_a1"].code}"]', f'emails[value co "ahmadi"]'):
+                  f'{EXT}:roles[org eq "{tree["class_a1"].code}"]', 'emails[value co "ahmadi"]'):
         listed = {u["id"] for u in scim.get("Users", filter=probe).json_body["Resources"]}
         assert known.json_body["id"] in listed, probe
     both = {u["id"] for u in scim.get("Users").json_body["Resources"]}
@@ -161,3 +161,22 @@ def test_the_console_lists_a_waiting_role_to_the_ministry_only(scim, tree):
     assert f'id="confirm-{pending.pk}"' in ministry_console.get("/console/pending-roles/").content.decode()
     assert ministry_console.post("/console/pending-roles/", {"pending": pending.pk, "decision": "confirm"}).status_code == 302
     assert decide(principal, Action.ISSUE_CREDENTIALS, victim)
+
+
+def test_a_waiting_user_joins_a_class_like_any_user(scim, tree):
+    """No oracle through Groups either: a waiting User can be made a member and is shown as one, while the
+    class's staff gain nothing over them (ASVS v5 8.2.2, 8.4.1)."""
+    victim = _victim(tree)
+    known = scim.post("Users", _user_body(tree, victim.person.national_id, externalId="sis-1")).json_body
+    unknown = scim.post("Users", _user_body(tree, _national_id(), externalId="sis-2")).json_body
+    teacher = f.account("class_teacher", tree["class_a2"])
+    f.activate(teacher)
+    group = scim.post("Groups", {"displayName": "5A", "members": [{"value": known["id"]}, {"value": unknown["id"]}]})
+    assert group.status_code == 201
+    assert {m["value"] for m in group.json_body["members"]} == {known["id"], unknown["id"]}
+    gid = group.json_body["id"]
+    assert {m["value"] for m in scim.get(f"Groups/{gid}").json_body["members"]} == {known["id"], unknown["id"]}
+    assert not RoleAssignment.objects.current().filter(account=victim, org_unit_id=gid).exists()
+    removed = scim.patch(f"Groups/{gid}", {"op": "remove", "path": f'members[value eq "{known["id"]}"]'})
+    assert [m["value"] for m in removed.json_body["members"]] == [unknown["id"]]
+    assert not PendingRole.objects.filter(account=victim, org_unit_id=gid, status="pending").exists()

@@ -242,7 +242,7 @@ def _db(value):
 
 def _aware(value) -> datetime.datetime:
     # SQLite hands back naive UTC datetimes from raw SQL.
-    return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.timezone.utc)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.UTC)
 
 
 def attempt_failed(account: Account, failures: int, *, request, factor: str) -> bool:
@@ -353,10 +353,32 @@ def change_password(request, account: Account, current: str, new: str, *, end_ot
 def erase_account(account: Account) -> None:
     """An erased person's account: disabled, no usable password, every session ended, no language or
     security answer kept. Its roles are history (they ended when the person left) and stay."""
+    from schoolid.accounts import sessions
+    from schoolid.accounts.models import PendingRole, SignedInSession
     from schoolid.accounts.security_questions import SecurityAnswer
 
     SecurityAnswer.objects.filter(account=account).delete()
+    for row in SignedInSession.objects.filter(account=account, ended_at__isnull=True):
+        sessions._destroy(row)  # the stored session itself goes too, wherever it lives
+    SignedInSession.objects.filter(account=account).delete()  # devices and addresses are the person's
+    PendingRole.objects.filter(account=account).update(claimed={})  # what a client sent about them
     Account.objects.filter(pk=account.pk).update(
         status=Account.Status.DISABLED, password=make_password(None), must_change_password=False, failed_logins=0,
         throttled_until=None, preferred_language="", session_epoch=new_session_epoch(),
     )
+
+
+def session_records_ended_before(cutoff, limit: int | None = None) -> list[int]:
+    """Signed-in session records that ended (or were last used) before `cutoff` (retention)."""
+    from django.db.models import Q
+
+    from schoolid.accounts.models import SignedInSession
+
+    return list(SignedInSession.objects.filter(Q(ended_at__lt=cutoff) | Q(ended_at__isnull=True, last_seen_at__lt=cutoff))
+                .order_by("id").values_list("pk", flat=True)[:limit])
+
+
+def purge_session_records(ids) -> int:
+    from schoolid.accounts.models import SignedInSession
+
+    return SignedInSession.objects.filter(pk__in=list(ids)).delete()[0]

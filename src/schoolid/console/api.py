@@ -8,9 +8,9 @@ from ninja.security import django_auth
 
 from schoolid.accounts.models import Account
 from schoolid.console.selectors import AccountFilter, identity_visible, role_summary, visible_accounts
+from schoolid.core.problems import Problem
 from schoolid.credentials.models import IssuanceBatch
 from schoolid.credentials.services import IssuanceRefused, issue_secrets
-from schoolid.core.problems import Problem
 from schoolid.flows.login import is_staff_session
 
 router = Router(tags=["console"], auth=django_auth)

@@ -35,7 +35,7 @@ class AccountFilter:
         return {k: v for k, v in {"type": self.user_type, "class": self.class_code, "status": self.status, "q": self.query}.items() if v}
 
     @classmethod
-    def from_query(cls, data) -> "AccountFilter":
+    def from_query(cls, data) -> AccountFilter:
         user_type = data.get("type", "")
         status = data.get("status", "")
         return cls(
@@ -186,7 +186,8 @@ def identity_visible(actor: Account, accounts: list[Account], profile: Profile |
 def batch_title(batch) -> str:
     """The slips' header in words in the active language ("Class 1B, students"), not the stored
     filter ("type=students; class=R1D1S01-1A") that the audit keeps."""
-    from django.utils.translation import gettext as _, ngettext
+    from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
 
     from schoolid.core.numerals import local_digits
 

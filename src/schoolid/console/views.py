@@ -4,9 +4,9 @@ from __future__ import annotations
 import functools
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -19,9 +19,20 @@ from schoolid.accounts.models import Account, Role
 from schoolid.accounts.scope import Action, decide
 from schoolid.accounts.services import ScopeDenied, refuse
 from schoolid.audit.services import record_event
-from schoolid.console.selectors import CONSOLE_ACTIONS, AccountFilter, can_issue, classes_in_scope, find_by_national_id, not_yet_activated, register_edit_access, role_summary, visible_accounts
-from schoolid.console.selectors import identity_visible
 from schoolid.console import selectors
+from schoolid.console.selectors import (
+    CONSOLE_ACTIONS,
+    AccountFilter,
+    can_issue,
+    classes_in_scope,
+    find_by_national_id,
+    identity_visible,
+    not_yet_activated,
+    register_edit_access,
+    role_summary,
+    visible_accounts,
+)
+from schoolid.console.services import edit_person
 from schoolid.credentials import exports
 from schoolid.credentials.models import IssuanceBatch
 from schoolid.credentials.services import (
@@ -34,11 +45,10 @@ from schoolid.credentials.services import (
     stashed_result,
 )
 from schoolid.credentials.totp import confirmed_device
-from schoolid.families import guardianships
 from schoolid.directory.models import Guardianship
 from schoolid.directory.phones import display_phone
-from schoolid.console.services import edit_person
 from schoolid.directory.services import REGISTER_FIELDS, RegisterEditError, RegisterError, record_version
+from schoolid.families import guardianships
 from schoolid.flows.login import is_staff_session
 from schoolid.flows.sms_signin import find_by_national_id as find_account_by_national_id
 
@@ -188,7 +198,7 @@ def issued_csv(request, batch_id):
 @staff_view()
 def find(request):
     """Hamgam "edit": national ID and role, then the person's page."""
-    context = {"roles": [(r, l) for r, l in Role.choices if r != Role.MINISTRY_ADMIN], "national_id": "", "role": Role.STUDENT}
+    context = {"roles": [(r, label) for r, label in Role.choices if r != Role.MINISTRY_ADMIN], "national_id": "", "role": Role.STUDENT}
     if request.method == "POST":
         national_id, role = request.POST.get("national_id", ""), request.POST.get("role", "")
         context.update(national_id=national_id, role=role)
@@ -303,8 +313,8 @@ def not_activated(request):
 @staff_view()
 def access_requests_view(request):
     """Seed 004: the school's admins match each request to the register, or reject it with a reason."""
-    from schoolid.families import access_requests
     from schoolid.directory.models import AccessRequest
+    from schoolid.families import access_requests
 
     if request.method == "POST":
         item = AccessRequest.objects.select_related("school").filter(pk=request.POST.get("request", "0")).first()

@@ -6,13 +6,14 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self):
-        from django.core.signals import request_started
+        from django.core.signals import got_request_exception, request_started
 
-        from schoolid.core import randomness, threads
+        from schoolid.core import middleware, randomness, threads
 
         randomness.use_for_django()
         _name_apps()
         request_started.connect(threads.close_connections_when_thread_ends, dispatch_uid="schoolid-thread-connections")
+        got_request_exception.connect(middleware.note_unavailable, dispatch_uid="schoolid-unavailable")
 
 
 def _name_apps() -> None:

@@ -20,7 +20,7 @@ PURGE_EVERY_SECONDS = 60
 def _aware(value):
     if value is None or timezone.is_aware(value):
         return value
-    return timezone.make_aware(value, datetime.timezone.utc)
+    return timezone.make_aware(value, datetime.UTC)
 
 
 def _db(value):

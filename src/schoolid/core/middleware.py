@@ -1,10 +1,14 @@
 import json
+import logging
+import sys
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest
 
 from schoolid.core import numerals
 from schoolid.core.requestid import new_request_id, reset_request_id, set_request_id
+
+logger = logging.getLogger("schoolid.core")
 
 # Pages load only our own scripts, styles and images; no third party sees a pupil's page (ASVS 14.2.7).
 CONTENT_SECURITY_POLICY = (
@@ -77,6 +81,57 @@ class SecurityHeadersMiddleware:
             # Pages with personal data are never cached (ASVS 14.3.2).
             response["Cache-Control"] = "no-store"
         return response
+
+
+def _is_unavailable(exc) -> bool:
+    """A dependency that does not answer: Redis (cache, sessions, throttles) or the database."""
+    from django.db import InterfaceError, OperationalError
+
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # no Redis client: only the database can be missing
+        return isinstance(exc, (OperationalError, InterfaceError))
+    return isinstance(exc, (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError))
+
+
+def note_unavailable(sender, request=None, **kwargs) -> None:
+    """got_request_exception: Django turns an exception in any layer into a 500 before the outer
+    middleware sees it, so the cause is noted on the request here (we are inside its except block)."""
+    exc = sys.exc_info()[1]
+    if request is not None and _is_unavailable(exc):
+        request._schoolid_unavailable = type(exc).__name__
+
+
+class UnavailableMiddleware:
+    """While Redis or the database does not answer, a request fails closed with a clear 503 page and
+    Retry-After, not a 500: no throttle is skipped (its counter could not be read, so nothing is let
+    through) and nothing half-done is reported as done. The service comes back by itself."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        cause = getattr(request, "_schoolid_unavailable", None)
+        if cause is None or response.status_code != 500:
+            return response
+        logger.warning("dependency unavailable", extra={"cause": cause, "path": request.path})
+        from django.utils import translation
+        from django.utils.html import escape
+
+        with translation.override(translation.get_language_from_request(request)):
+            title = translation.gettext("SchoolID is briefly unavailable")
+            text = translation.gettext("Nothing was changed. Try again in a minute.")
+            direction = "rtl" if translation.get_language_bidi() else "ltr"
+            language = translation.get_language()
+        body = (f'<!doctype html><html lang="{language}" dir="{direction}"><meta charset="utf-8"><title>{escape(title)}</title>'
+                f"<h1>{escape(title)}</h1><p>{escape(text)}</p></html>")
+        unavailable = HttpResponse(body, status=503, content_type="text/html; charset=utf-8")
+        unavailable["Retry-After"] = "30"
+        unavailable["Cache-Control"] = "no-store"
+        unavailable["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return unavailable
 
 
 class LocalDigitsMiddleware:

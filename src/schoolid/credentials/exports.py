@@ -12,7 +12,6 @@ from schoolid.core.profiles import Profile
 from schoolid.credentials.services import IssuedItem
 
 
-
 def identifier_label(kind: str) -> str:
     return {
         "national_id": _("National ID number"),

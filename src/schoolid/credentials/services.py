@@ -25,7 +25,14 @@ from schoolid.accounts.selectors import login_identifier_for
 from schoolid.accounts.services import ScopeDenied, authorize_many, replace_passwords
 from schoolid.audit.services import record_event, record_events
 from schoolid.core.profiles import Profile, current_profile
-from schoolid.credentials.generators import generate_secret, hash_secret, new_link_token, normalize_secret, token_digest, verify_secret
+from schoolid.credentials.generators import (
+    generate_secret,
+    hash_secret,
+    new_link_token,
+    normalize_secret,
+    token_digest,
+    verify_secret,
+)
 from schoolid.credentials.models import IssuanceBatch, IssuedSecret
 
 
@@ -226,11 +233,10 @@ def new_idempotency_key() -> str:
 def reset_second_factor(actor: Account, target: Account, *, request=None) -> None:
     """The person above in scope removes a staff member's authenticator; they enrol again at their
     next sign-in. Same scope rule as a password reset."""
-    from schoolid.accounts.services import authorize
-    from schoolid.credentials.totp import remove_second_factor
-
     from django.utils.translation import gettext_lazy as _
 
+    from schoolid.accounts.services import authorize
+    from schoolid.credentials.totp import remove_second_factor
     from schoolid.notify.services import notify_person
 
     authorize(actor, Action.ISSUE_CREDENTIALS, target, request=request)

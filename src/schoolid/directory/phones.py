@@ -89,7 +89,7 @@ def _fast_mobile_e164(value: str, region: str) -> str | None:
     return value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _main_region(region: str):
     """("+48", metadata) for a region that is the main one of its calling code (region_code_for_number
     tries that one first), else (prefix, None): the fast path then steps aside."""

@@ -15,7 +15,13 @@ from schoolid.accounts.services import refuse
 from schoolid.audit.services import record_event
 from schoolid.core.profiles import current_profile
 from schoolid.directory.models import AccessRequest, OrgUnit, Person
-from schoolid.directory.services import RegisterError, normalize_email, offer_email, normalize_mobile, normalize_national_id_for_profile
+from schoolid.directory.services import (
+    RegisterError,
+    normalize_email,
+    normalize_mobile,
+    normalize_national_id_for_profile,
+    offer_email,
+)
 from schoolid.notify.services import enqueue
 
 

@@ -12,7 +12,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from schoolid.accounts.models import Account
 from schoolid.credentials import exports
 from schoolid.credentials.models import IssuanceBatch
-from schoolid.credentials.services import ParentResetRefused, new_idempotency_key, parent_reset, stash_result, stashed_result
+from schoolid.credentials.services import (
+    ParentResetRefused,
+    new_idempotency_key,
+    parent_reset,
+    stash_result,
+    stashed_result,
+)
 from schoolid.directory.services import RegisterError
 from schoolid.families import guardianships
 

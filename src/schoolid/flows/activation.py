@@ -16,13 +16,13 @@ from schoolid.accounts.selectors import identifier_key, login_identifier_for
 from schoolid.accounts.services import set_password
 from schoolid.audit.services import record_event
 from schoolid.core.digits import clean_text
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import current_profile
 from schoolid.directory.services import mark_email_verified
 from schoolid.flows import kernel, limits, links
 from schoolid.flows.age_rules import refusal_for_activation
 from schoolid.flows.models import Flow, LinkToken
 from schoolid.flows.sms_signin import find_by_national_id
-from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue
 
 PURPOSE = "activation"

@@ -7,7 +7,8 @@ the register shares with one of their guardians does not count."""
 from __future__ import annotations
 
 # The threshold is one rule with the parent's right over a young child, so it lives in the scope rule.
-from schoolid.accounts.scope import age_on, is_young as is_young_person  # noqa: F401
+from schoolid.accounts.scope import age_on  # noqa: F401
+from schoolid.accounts.scope import is_young as is_young_person
 
 
 def guardian_shares_email(person) -> bool:

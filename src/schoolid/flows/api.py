@@ -362,8 +362,8 @@ def help_search(request, q: str = ""):
 
 @router.get("/help/{code}", response={200: SchoolHelpOut, 404: Problem}, summary="Who can help me: a school's principal, secretary and office contact")
 def help_school(request, code: str):
-    from schoolid.directory.models import OrgUnit
     from schoolid.accounts.selectors import school_helpers
+    from schoolid.directory.models import OrgUnit
 
     school = OrgUnit.objects.filter(kind=OrgUnit.Kind.SCHOOL, code=code[:64], active=True).first()
     if school is None:

@@ -18,13 +18,13 @@ from django.utils.translation import gettext_lazy as _
 from schoolid.accounts.models import Account
 from schoolid.accounts.services import attempt_failed, attempt_succeeded, reserve_attempt, throttled_answer
 from schoolid.audit.services import record_event
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import current_profile
 from schoolid.directory.services import set_verified_contact
 from schoolid.flows import kernel, limits, links
 from schoolid.flows.codes import CODE_SECONDS, new_code, spend_code
 from schoolid.flows.links import link_seconds
 from schoolid.flows.models import Flow
-from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue
 
 EMAIL_PURPOSE, PHONE_PURPOSE = "email_change", "phone_change"

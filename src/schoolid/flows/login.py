@@ -18,7 +18,14 @@ from schoolid.accounts import throttle
 from schoolid.accounts.models import STAFF_ROLES, Account
 from schoolid.accounts.passwords import requires_second_factor
 from schoolid.accounts.selectors import find_account_by_identifier, identifier_key
-from schoolid.accounts.services import attempt_failed, attempt_succeeded, reserve_attempt, set_password, signed_in, throttled_answer
+from schoolid.accounts.services import (
+    attempt_failed,
+    attempt_succeeded,
+    reserve_attempt,
+    set_password,
+    signed_in,
+    throttled_answer,
+)
 from schoolid.audit.services import client_ip, record_event
 from schoolid.core.profiles import current_profile
 from schoolid.credentials import totp

@@ -24,6 +24,7 @@ from schoolid.accounts.services import attempt_failed, reserve_attempt, set_pass
 from schoolid.accounts.user_codes import normalize_user_code
 from schoolid.audit.services import client_ip, record_event
 from schoolid.core.digits import clean_text
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import current_profile
 from schoolid.credentials.generators import new_link_token, token_digest
 from schoolid.directory.phones import InvalidPhone, normalize_phone
@@ -31,7 +32,6 @@ from schoolid.flows import kernel, limits, links
 from schoolid.flows.activation import link_seconds  # noqa: F401 - used by the views too
 from schoolid.flows.models import Flow
 from schoolid.flows.sms_signin import CODE_SECONDS, find_by_national_id, new_code, spend_code
-from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue, notify_person
 
 PURPOSE = "recovery"

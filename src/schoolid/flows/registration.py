@@ -44,18 +44,25 @@ from schoolid.accounts.services import create_account, set_password
 from schoolid.audit.services import client_ip, record_event
 from schoolid.core import counters
 from schoolid.core.digits import ascii_digits, clean_text
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import Profile, current_profile
 from schoolid.directory.models import Person
 from schoolid.directory.national_ids import SCHEMES
-from schoolid.directory.services import PersonInput, RegisterError, build_person, normalize_email, normalize_mobile, normalize_national_id_for_profile
-from schoolid.directory.services import set_verified_contact
+from schoolid.directory.services import (
+    PersonInput,
+    RegisterError,
+    build_person,
+    normalize_email,
+    normalize_mobile,
+    normalize_national_id_for_profile,
+    set_verified_contact,
+)
 from schoolid.directory.text import search_key
 from schoolid.flows import codes, kernel, limits, links
 from schoolid.flows.activation import link_seconds
 from schoolid.flows.age_rules import age_on
 from schoolid.flows.models import Flow, LinkToken
 from schoolid.flows.sms_signin import CODE_SECONDS, spend_code
-from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue
 
 FLOW_SESSION_KEY = "registration_flow"

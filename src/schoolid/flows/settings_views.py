@@ -12,14 +12,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from schoolid.accounts.passwords import check_password_policy, context_words_for, minimum_length
+from schoolid.accounts.selectors import current_assignments, login_identifier_for, pending_links
 from schoolid.accounts.services import change_password as change_password_service
-from schoolid.directory.services import RegisterError, normalize_email, normalize_mobile
 from schoolid.audit.services import record_event
 from schoolid.core.digits import ascii_digits
+from schoolid.directory.services import RegisterError, normalize_email, normalize_mobile
 from schoolid.flows import contact_change
 from schoolid.flows.forms import ChangePasswordForm, EmailChangeForm, PhoneChangeForm, SmsCodeForm
-
-from schoolid.accounts.selectors import current_assignments, login_identifier_for, pending_links
 
 
 @never_cache

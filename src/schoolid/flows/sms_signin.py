@@ -20,12 +20,12 @@ from schoolid.accounts.models import Account
 from schoolid.accounts.selectors import identifier_key
 from schoolid.accounts.services import attempt_failed, reserve_attempt, throttled_answer
 from schoolid.audit.services import client_ip, record_event
+from schoolid.core.numerals import keep
 from schoolid.core.profiles import current_profile
 from schoolid.directory.national_ids import SCHEMES, InvalidNationalId
 from schoolid.flows import kernel, limits
 from schoolid.flows.codes import CODE_SECONDS, code_mac, new_code, spend_code  # noqa: F401 - journeys import them from here too
 from schoolid.flows.models import Flow
-from schoolid.core.numerals import keep
 from schoolid.notify.services import enqueue
 
 FLOW_SESSION_KEY = "sms_signin_flow"

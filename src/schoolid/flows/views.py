@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
-from django.template.loader import render_to_string
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
@@ -17,11 +17,21 @@ from schoolid.core import signout as signout_hooks
 from schoolid.core.humanize import duration_text
 from schoolid.credentials import totp
 from schoolid.credentials.services import secret_for_link
-from schoolid.flows import activation
+from schoolid.flows import activation, recovery
 from schoolid.flows import login as flow
-from schoolid.flows import recovery
 from schoolid.flows import sms_signin as sms_flow
-from schoolid.flows.forms import ActivationStartForm, CodeForm, RecoveryCodeForm, RecoveryStartForm, EnrolForm, NewPasswordForm, SignInForm, SlipSignInForm, SmsCodeForm, SmsStartForm
+from schoolid.flows.forms import (
+    ActivationStartForm,
+    CodeForm,
+    EnrolForm,
+    NewPasswordForm,
+    RecoveryCodeForm,
+    RecoveryStartForm,
+    SignInForm,
+    SlipSignInForm,
+    SmsCodeForm,
+    SmsStartForm,
+)
 
 NEXT_KEY = "signin_next"
 
@@ -388,8 +398,8 @@ def recovery_finish(request):
 def who_can_help(request):
     """When self-service cannot work: the school's principal and secretary by name, and the school's
     own contact. No personal phone number or e-mail is shown."""
-    from schoolid.directory.models import OrgUnit
     from schoolid.accounts.selectors import school_helpers
+    from schoolid.directory.models import OrgUnit
     from schoolid.directory.selectors import search_schools
 
     query = request.GET.get("q", "")[:100]
@@ -409,10 +419,10 @@ def who_can_help(request):
 @require_http_methods(["GET", "POST"])
 def access_request(request):
     """Seed 004: someone without an account picks the school and asks for access."""
-    from schoolid.families import access_requests
     from schoolid.directory.models import AccessRequest, OrgUnit
     from schoolid.directory.selectors import access_request_choices, search_schools
     from schoolid.directory.services import RegisterError
+    from schoolid.families import access_requests
 
     code = (request.POST.get("school") or request.GET.get("school", ""))[:64]
     school = OrgUnit.objects.filter(kind=OrgUnit.Kind.SCHOOL, code=code, active=True).select_related("parent__parent").first() if code else None

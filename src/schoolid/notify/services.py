@@ -87,9 +87,9 @@ def deliver(message_id) -> str:
         return message.status
     try:
         if message.channel == OutboxMessage.Channel.EMAIL:
-            channels.send_email(message.to, message.subject, message.body)
+            channels.send_email(message.to, message.subject, message.body, key=str(message.pk))
         else:
-            channels.send_sms(message.to, message.body)
+            channels.send_sms(message.to, message.body, key=str(message.pk))
     except channels.DeliveryError as exc:
         attempts = message.attempts + 1
         dead = attempts >= settings.OUTBOX_MAX_ATTEMPTS

@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy
 from schoolid.accounts.models import Account, Role
 from schoolid.directory.models import Guardianship
 
-
 # fontTools reports every subsetting step at INFO; those lines say nothing to an operator.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 _SCRIPTS = {
@@ -119,7 +118,7 @@ def _lines(data: dict) -> list[tuple[str, str]]:
         out.append(("text", _("One-time passwords issued: %(n)d") % {"n": len(account["one_time_passwords_issued"])}))
     section("roles")
     for r in data["roles"] or [None]:
-        out.append(("text", "—" if r is None else f"{_choice(Role, r['role'])} — {r['org_unit']} ({(r['valid_from'] or '')[:10]} – {(r['valid_until'] or '')[:10]})"))
+        out.append(("text", "—" if r is None else f"{_choice(Role, r['role'])} — {r['org_unit']} ({(r['valid_from'] or r.get('asked_at') or '')[:10]} – {(r['valid_until'] or '')[:10]})"))
     section("guardian_links")
     links = data["guardian_links"]
     for label, rows in ((_("Parent or guardian"), links["guardians"]), (_("Child"), links["children"])):
@@ -132,7 +131,9 @@ def _lines(data: dict) -> list[tuple[str, str]]:
     out.append(("text", "—" if register is None else _("Last changed by the register: %(date)s") % {"date": (register["last_changed_at"] or "")[:10]}))
     section("sessions")
     sessions = data["sessions"]
-    out.append(("text", _("Open sessions: %(n)d") % {"n": len(sessions["open"])}))
+    for signed in sessions["signed_in"]:
+        out.append(("text", f"{signed['signed_in_at'][:16].replace('T', ' ')} {signed['device'] or '—'} {signed['ip'] or ''}"
+                            f" → {(signed['ended_at'] or signed['last_seen_at'] or '')[:16].replace('T', ' ')}"))
     for flow in sessions["journeys"]:
         out.append(("text", f"{flow['started_at'][:16].replace('T', ' ')} {flow['kind']} ({flow['state']})"))
     section("messages")

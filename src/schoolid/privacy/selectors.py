@@ -85,11 +85,19 @@ def _account_section(account: Account | None) -> dict | None:
 def _roles_section(account: Account | None) -> list[dict]:
     if account is None:
         return []
-    return [
+    from schoolid.accounts.models import PendingRole
+
+    held = [
         {"role": a.role, "org_unit": a.org_unit.name, "org_unit_code": a.org_unit.code, "org_unit_kind": a.org_unit.kind,
          "source": a.source, "valid_from": _iso(a.valid_from), "valid_until": _iso(a.valid_until)}
         for a in RoleAssignment.objects.filter(account=account).select_related("org_unit").order_by("valid_from", "pk")
     ]
+    waiting = [
+        {"role": p.role, "org_unit": p.org_unit.name, "org_unit_code": p.org_unit.code, "org_unit_kind": p.org_unit.kind,
+         "source": "pending", "status": p.status, "valid_from": None, "valid_until": None, "asked_at": _iso(p.created_at)}
+        for p in PendingRole.objects.filter(account=account).select_related("org_unit").order_by("created_at", "pk")
+    ]
+    return held + waiting
 
 
 def _links_section(person: Person) -> dict:
@@ -112,26 +120,17 @@ def _register_section(person: Person) -> dict | None:
             "email_from_register": record.register_email, "mobile_from_register": record.register_mobile}
 
 
-def _db_sessions(account: Account) -> list[dict]:
-    """Open database sessions of the account (the embedded default). Sessions in Redis are not listed:
-    they end by themselves after SCHOOLID_SESSION_ABSOLUTE_SECONDS at most."""
-    if not settings.SESSION_ENGINE.endswith("session_db") and settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
-        return []
-    from django.contrib.sessions.models import Session
-
-    rows = []
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500):
-        data = session.get_decoded()
-        if str(data.get("_auth_user_id")) == str(account.pk) and data.get("_auth_user_hash") == account.get_session_auth_hash():
-            rows.append({"expires_at": _iso(session.expire_date), "signed_in_at": _iso(datetime.datetime.fromtimestamp(data["auth_at"], datetime.UTC)) if data.get("auth_at") else None})
-    return rows
-
-
 def _sessions_section(account: Account | None) -> dict:
+    """Where the person was signed in (the session index: device, address, times) and their journeys."""
     if account is None:
-        return {"open": [], "journeys": []}
+        return {"signed_in": [], "journeys": []}
+    from schoolid.accounts.models import SignedInSession
+    from schoolid.accounts.sessions import device_label
+
     return {
-        "open": _db_sessions(account),
+        "signed_in": [{"device": device_label(r.user_agent), "user_agent": r.user_agent, "ip": r.ip, "signed_in_at": _iso(r.created_at),
+                       "last_seen_at": _iso(r.last_seen_at), "ended_at": _iso(r.ended_at)}
+                      for r in SignedInSession.objects.filter(account=account).order_by("created_at")],
         "journeys": [{"kind": f.kind, "state": f.state, "started_at": _iso(f.created_at), "expires_at": _iso(f.expires_at)}
                      for f in Flow.objects.filter(account=account).order_by("created_at")],
     }
@@ -296,6 +295,12 @@ def ended_sessions_before(cutoff, limit: int | None = None) -> list[str]:
 
 # --- Records of processing ---------------------------------------------------------------------
 
+def _session_records():
+    from schoolid.accounts.models import SignedInSession
+
+    return SignedInSession.objects.all()
+
+
 AGE_BUCKETS = ((30, "< 30 d"), (365, "30 d – 1 y"), (730, "1 – 2 y"), (None, "> 2 y"))
 
 
@@ -340,5 +345,6 @@ def records_report() -> list[tuple[str, dict[str, int]]]:
         ("import runs", _by_age(ImportRun.objects.all(), "started_at", now)),
         ("refused import rows", _by_age(ImportProblem.objects.all(), "run__started_at", now)),
         ("journeys (flows)", _by_age(Flow.objects.all(), "created_at", now)),
+        ("signed-in session records", _by_age(_session_records(), "created_at", now)),
         ("one-time passwords issued (hashes)", _by_age(IssuedSecret.objects.all(), "created_at", now)),
     ]

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from schoolid.accounts import services as accounts
 from schoolid.accounts.models import Account
 from schoolid.accounts.services import erase_account
 from schoolid.audit import services as audit
@@ -243,6 +244,9 @@ def plan_retention(now=None, limit: int | None = None) -> list[Step]:
     sessions = Step("delete expired sessions", "ended_session_days", now - r.ended_session_days * days)
     sessions.ids = selectors.ended_sessions_before(sessions.cutoff, limit)
     steps.append(sessions)
+    records = Step("delete ended session records", "ended_session_days", now - r.ended_session_days * days)
+    records.ids = accounts.session_records_ended_before(records.cutoff, limit)
+    steps.append(records)
     return steps
 
 
@@ -272,6 +276,8 @@ def _apply(step: Step) -> int:
         return provisioning.purge_runs(step.ids)
     if step.category == "delete ended journeys":
         return flows.purge_flows(step.ids)
+    if step.category == "delete ended session records":
+        return accounts.purge_session_records(step.ids)
     if step.category == "delete expired sessions":
         from importlib import import_module
 

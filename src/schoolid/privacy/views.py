@@ -10,12 +10,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from schoolid.accounts.models import Account
-from schoolid.accounts.scope import Action, decide
+from schoolid.accounts.scope import Action, decide, is_young
 from schoolid.accounts.services import refuse
 from schoolid.audit.services import record_event
 from schoolid.console.views import staff_view
 from schoolid.core.profiles import current_profile
-from schoolid.accounts.scope import is_young
 from schoolid.directory.models import Guardianship
 from schoolid.flows import limits
 from schoolid.privacy import exports, services

@@ -8,3 +8,10 @@ def recent_runs(limit: int = 20):
 
 def run_problems(run: ImportRun):
     return ImportProblem.objects.filter(run=run).order_by("file", "line")
+
+
+def run_counts() -> dict[str, int]:
+    """Import and sync runs by status (metrics)."""
+    from django.db.models import Count
+
+    return {row["status"]: row["n"] for row in ImportRun.objects.values("status").annotate(n=Count("pk")).order_by()}

@@ -10,8 +10,8 @@ import codecs
 import csv
 import hashlib
 import io
-import re
 import os
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field

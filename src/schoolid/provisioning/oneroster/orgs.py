@@ -119,7 +119,7 @@ class OrgMerge:
                 self._apply(line, file, sid, kind, name, parent, code, deleted)
             self._create_new()
             if len(left) == len(pending) and not first:
-                for line, file, sid, kind, name, parent_sid, *_rest in left:
+                for line, file, sid, _kind, _name, parent_sid, *_rest in left:
                     self._unplaced(line, file, sid, parent_sid)
                 break
             first = False
@@ -133,7 +133,7 @@ class OrgMerge:
         self.dataset.problems = []
         try:
             parents = {}
-            for _line, sid, kind, row, parent_sid, _code in self._org_rows():
+            for _line, sid, kind, _row, parent_sid, _code in self._org_rows():
                 if kind == ALIAS and parent_sid:
                     parents[sid] = parent_sid
             for sid, parent in parents.items():

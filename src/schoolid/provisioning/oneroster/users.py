@@ -82,7 +82,7 @@ def _timestamp(value: str):
         return None
     moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
+        moment = moment.replace(tzinfo=datetime.UTC)
     return moment
 
 
@@ -273,7 +273,7 @@ class UserStaging:
         return None
 
     # -- roles.csv, enrollments.csv, demographics.csv ------------------------------------------
-    def stage_in_background(self, roles: bool, enrollments: bool) -> "_Background":
+    def stage_in_background(self, roles: bool, enrollments: bool) -> _Background:
         """Read roles.csv and enrollments.csv in a thread while the database merges people (PostgreSQL:
         the connection waits on the server then, and releases the interpreter); `join()` loads them."""
         background = _Background(self, roles, enrollments)

@@ -14,7 +14,17 @@ from schoolid.directory.models import OrgUnit
 from schoolid.directory.services import RegisterError, normalize_mobile, normalize_national_id_for_profile
 from schoolid.provisioning.models import ScimToken
 from schoolid.provisioning.scim import schemas as S
-from schoolid.provisioning.scim.filters import And, AttrPath, Compare, Not, Or, Present, ValuePath, invalid_filter, parse_filter
+from schoolid.provisioning.scim.filters import (
+    And,
+    AttrPath,
+    Compare,
+    Not,
+    Or,
+    Present,
+    ValuePath,
+    invalid_filter,
+    parse_filter,
+)
 
 KNOWN_SCHEMAS = (S.USER, S.GROUP, S.SCHOOL_USER, S.SCHOOL_GROUP)
 _NOTHING = Q(pk__in=[])
@@ -62,11 +72,14 @@ def roles_of(token: ScimToken, accounts) -> dict[int, list[RoleAssignment]]:
     return by_account
 
 
-def members_of(units) -> dict[int, list[Account]]:
+def members_of(units, token: ScimToken | None = None) -> dict[int, list[Account]]:
+    """Current members of each class; for a scoped client also its waiting Users it made members."""
     by_unit: dict[int, list[Account]] = {u.pk: [] for u in units}
     seen = set()
-    rows = (RoleAssignment.objects.current().filter(org_unit__in=list(by_unit), role__in=S.MEMBER_ROLES)
-            .select_related("account").order_by("pk"))
+    rows = list(RoleAssignment.objects.current().filter(org_unit__in=list(by_unit), role__in=S.MEMBER_ROLES)
+                .select_related("account").order_by("pk"))
+    if token is not None:
+        rows += list(pending_roles(token).filter(org_unit__in=list(by_unit), role__in=S.MEMBER_ROLES))
     for assignment in rows:
         key = (assignment.org_unit_id, assignment.account_id)
         if key not in seen:
@@ -115,7 +128,7 @@ def _date_q(field: str, op: str, value) -> Q:
     if moment is None or op not in ("eq", "ne", "gt", "ge", "lt", "le"):
         raise invalid_filter("Dates are compared with eq, ne, gt, ge, lt or le and an RFC 3339 date-time")
     if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, datetime.timezone.utc)
+        moment = timezone.make_aware(moment, datetime.UTC)
     lookup = {"eq": "exact", "ne": "exact", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}[op]
     q = Q(**{f"{field}__{lookup}": moment})
     return ~q if op == "ne" else q
@@ -232,7 +245,7 @@ def filter_groups(token: ScimToken, text: str | None) -> QuerySet[OrgUnit]:
 
 # --- representations ----------------------------------------------------------------------------
 def _iso(moment) -> str:
-    return moment.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
 
 
 def user_json(account: Account, roles: list[RoleAssignment], base_url: str) -> dict:
@@ -295,8 +308,8 @@ def users_json(token: ScimToken, accounts: list[Account], base_url: str) -> list
     return [with_version(user_json(a, roles[a.pk], base_url)) for a in accounts]
 
 
-def groups_json(units: list[OrgUnit], base_url: str) -> list[dict]:
-    members = members_of(units)
+def groups_json(units: list[OrgUnit], base_url: str, token: ScimToken | None = None) -> list[dict]:
+    members = members_of(units, token)
     return [with_version(group_json(u, members[u.pk], base_url)) for u in units]
 
 
@@ -323,7 +336,7 @@ def pending_by_id(token: ScimToken, user_id: str) -> list:
 def pending_json(pendings: list, base_url: str) -> dict:
     """The User as the client sent it: the same shape as user_json."""
     first = pendings[0]
-    account, sent = first.account, first.claimed
+    account, sent = first.account, next((p.claimed for p in pendings if p.claimed), {})
     data = {
         "schemas": [S.USER, S.SCHOOL_USER],
         "id": account.user_code,
@@ -335,14 +348,14 @@ def pending_json(pendings: list, base_url: str) -> dict:
     if sent.get("external_id"):
         data["externalId"] = sent["external_id"]
     if sent.get("email"):
-        data["emails"] = [{"value": sent["email"]}]
+        data["emails"] = [{"value": sent["email"], "type": S.KEPT_EMAIL_TYPE, "primary": True}]
     if sent.get("mobile"):
-        data["phoneNumbers"] = [{"value": sent["mobile"]}]
+        data["phoneNumbers"] = [{"value": sent["mobile"], "type": S.KEPT_PHONE_TYPE, "primary": True}]
     data[S.SCHOOL_USER] = {"nationalId": sent.get("national_id", ""),
                            "roles": [{"value": p.role, "org": p.org_unit.code} for p in pendings]}
     data["meta"] = {"resourceType": "User", "created": _iso(first.created_at), "lastModified": _iso(first.created_at),
                     "location": f"{base_url}/Users/{account.user_code}"}
-    return data
+    return with_version(data)
 
 
 def _doc_values(doc: dict, path: AttrPath) -> list:

@@ -17,11 +17,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from schoolid.accounts.models import Account, RoleAssignment
-from schoolid.accounts.models import PendingRole
+from schoolid.accounts.models import Account, PendingRole, RoleAssignment
 from schoolid.accounts.scope import extends_power
-from schoolid.accounts.services import (attach_role, create_account, disable_accounts, enable_accounts, end_role,
-                                       withdraw_pending_role)
+from schoolid.accounts.services import (
+    attach_role,
+    create_account,
+    disable_accounts,
+    enable_accounts,
+    end_role,
+    withdraw_pending_role,
+)
 from schoolid.accounts.user_codes import normalize_user_code
 from schoolid.audit.services import record_event
 from schoolid.core.digits import clean_text
@@ -498,6 +503,10 @@ def _member_accounts(token: ScimToken, values: list[str]) -> list[Account]:
     for value in values:
         code = normalize_user_code(value)
         account = selectors.visible_users(token).filter(user_code=code).first() if code else None
+        if account is None and code:
+            # A User whose roles wait can be made a member too; that membership waits with them.
+            waiting = selectors.pending_roles(token).filter(account__user_code=code).first()
+            account = waiting.account if waiting else None
         if account is None:
             raise bad(f"members: no User {value!r} for this client")
         accounts.append(account)
@@ -506,6 +515,7 @@ def _member_accounts(token: ScimToken, values: list[str]) -> list[Account]:
 
 def _member_role(token: ScimToken, account: Account) -> str:
     roles = set(selectors.scoped_assignments(token).filter(account=account).values_list("role", flat=True))
+    roles |= set(selectors.pending_roles(token, account).values_list("role", flat=True))
     if roles & {"teacher", "class_teacher"}:
         return "teacher"
     if "student" in roles:
@@ -520,6 +530,10 @@ def _set_members(token: ScimToken, unit: OrgUnit, accounts: list[Account]) -> bo
     for assignment in current:
         if assignment.account_id not in wanted:
             end_role(assignment)
+            changed = True
+    for pending in selectors.pending_roles(token).filter(org_unit=unit, role__in=S.MEMBER_ROLES):
+        if pending.account_id not in wanted:
+            withdraw_pending_role(pending, actor=_actor(token))
             changed = True
     have = set(current.values_list("account_id", flat=True))
     for account in accounts:
@@ -607,7 +621,7 @@ def replace_group(token: ScimToken, unit: OrgUnit, body: dict, *, request=None, 
 
 
 def patch_group(token: ScimToken, unit: OrgUnit, body: dict, *, base_url: str, request=None) -> OrgUnit:
-    current = GROUP_SHAPE.canonical(selectors.groups_json([unit], base_url)[0])
+    current = GROUP_SHAPE.canonical(selectors.groups_json([unit], base_url, token)[0])
     doc, _touched = GROUP_SHAPE.apply_patch(current, body)
     return replace_group(token, unit, doc, request=request, canonical=True, action="scim.group.patched")
 

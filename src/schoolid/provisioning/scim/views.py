@@ -206,7 +206,7 @@ def _list(request, token, params: dict, kind: str) -> HttpResponse:
     total = qs.count()
     page = list(qs[start - 1 : start - 1 + count]) if count else []
     base = _base_url(request)
-    docs = selectors.users_json(token, page, base) if kind == "User" else selectors.groups_json(page, base)
+    docs = selectors.users_json(token, page, base) if kind == "User" else selectors.groups_json(page, base, token)
     if kind == "User":
         # Users whose roles wait are listed after the others, as the client sent them (README).
         waiting = selectors.pending_docs(token, text, base)
@@ -345,7 +345,7 @@ def user(request, token, rid):
     account = selectors.user_by_id(token, rid)
     if account is None:
         return _pending_user(request, token, rid)
-    if request.method != "GET":
+    if request.method != "GET" and request.META.get("HTTP_IF_MATCH"):
         _check_if_match(request, _user_doc(request, token, account))
     if request.method == "DELETE":
         services.delete_user(token, account, request=request)
@@ -361,8 +361,8 @@ def user(request, token, rid):
 
 
 # --- Groups -------------------------------------------------------------------------------------------
-def _group_doc(request, unit) -> dict:
-    return selectors.groups_json([unit], _base_url(request))[0]
+def _group_doc(request, unit, token=None) -> dict:
+    return selectors.groups_json([unit], _base_url(request), token)[0]
 
 
 @scim_endpoint("GET", "POST")
@@ -370,7 +370,7 @@ def groups(request, token):
     if request.method == "GET":
         return _list(request, token, request.GET, "Group")
     unit = services.create_group(token, _body(request), request=request)
-    doc = _group_doc(request, selectors.group_by_id(token, str(unit.pk)))
+    doc = _group_doc(request, selectors.group_by_id(token, str(unit.pk)), token)
     return _one(request, doc, services.GROUP_SHAPE, 201, {"Location": doc["meta"]["location"]})
 
 
@@ -384,7 +384,7 @@ def group(request, token, rid):
     unit = selectors.group_by_id(token, rid)
     if unit is None:
         raise not_found("No such Group")
-    if request.method != "GET":
+    if request.method != "GET" and request.META.get("HTTP_IF_MATCH"):
         _check_if_match(request, _group_doc(request, unit))
     if request.method == "DELETE":
         services.delete_group(token, unit, request=request)
@@ -393,7 +393,7 @@ def group(request, token, rid):
         services.replace_group(token, unit, _body(request), request=request)
     elif request.method == "PATCH":
         services.patch_group(token, unit, _body(request), base_url=_base_url(request), request=request)
-    return _one(request, _group_doc(request, selectors.group_by_id(token, rid)), services.GROUP_SHAPE)
+    return _one(request, _group_doc(request, selectors.group_by_id(token, rid), token), services.GROUP_SHAPE)
 
 
 # --- the rest -----------------------------------------------------------------------------------------

@@ -61,6 +61,8 @@ class Command(BaseCommand):
             fd = os.open(state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(state, handle, ensure_ascii=False, indent=2)
+        if profile.code == "pl":
+            self._register_source(console)
         self._print(console, profile, state, options)
         self._national_signin(console, profile, state, options)
         if not options["no_serve"]:
@@ -85,6 +87,17 @@ class Command(BaseCommand):
             + "; an active account confirms once with its password, a never-activated one is activated.",
             soft_wrap=True,
         )
+
+    def _register_source(self, console: Console) -> None:
+        """Poland syncs from the school register: the demo writes the register's next state and syncs from it."""
+        from schoolid.demo.register import write_demo_register
+
+        folder = write_demo_register(Path(settings.VAR_DIR))
+        if not os.environ.get("SCHOOLID_SYNC_SOURCE"):
+            # Worker processes find it themselves (settings.py: the Polish demo's register in var/).
+            settings.SCHOOLID_SYNC_SOURCE = str(folder)
+        console.print(f"Register source for [bold]Sync now[/bold] (console → Sync from the register): {settings.SCHOOLID_SYNC_SOURCE} "
+                      "(a small OneRoster set; each demo start writes its next state).", soft_wrap=True)
 
     def _print_code(self, state_file: Path, who: str) -> None:
         if settings.PRODUCTION:

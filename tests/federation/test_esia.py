@@ -32,7 +32,7 @@ def _verify(tmp_path, signature: bytes, message: bytes, cert: str) -> bool:
 
 
 def test_esia_timestamp_format():
-    stamp = signers.esia_timestamp(datetime.datetime(2026, 12, 6, 23, 5, 1, tzinfo=datetime.timezone.utc))
+    stamp = signers.esia_timestamp(datetime.datetime(2026, 12, 6, 23, 5, 1, tzinfo=datetime.UTC))
     assert stamp == "2026.12.06 23:05:01 +0000"
 
 

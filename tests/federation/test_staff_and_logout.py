@@ -11,7 +11,6 @@ from schoolid.federation import services, standin
 from schoolid.federation.client import BACKCHANNEL_EVENT
 from schoolid.federation.models import FederatedLink
 from tests import factories
-from tests.federation.conftest import Journey
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct horse battery staple 42"

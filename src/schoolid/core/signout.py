@@ -2,7 +2,7 @@
 URL, issue 16) registers a resolver here, so the sign-out page imports no upper floor."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 _resolvers: list[Callable[[dict, str], str | None]] = []
 

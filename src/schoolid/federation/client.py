@@ -64,7 +64,7 @@ def _get_json(url: str, **kwargs) -> dict:
     except requests.RequestException as exc:
         raise FederationError("provider_unreachable") from exc
     if response.status_code != 200:
-        raise FederationError("provider_http_%d" % response.status_code)
+        raise FederationError(f"provider_http_{response.status_code}")
     try:
         return response.json()
     except ValueError as exc:

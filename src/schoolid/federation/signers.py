@@ -32,7 +32,7 @@ def b64url(data: bytes) -> str:
 
 def esia_timestamp(now: datetime.datetime | None = None) -> str:
     """`yyyy.MM.dd HH:mm:ss Z`, e.g. 2026.12.06 23:05:00 +0000."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or datetime.datetime.now(datetime.UTC)
     return now.strftime("%Y.%m.%d %H:%M:%S %z")
 
 
@@ -109,7 +109,7 @@ def generate_rsa_pair(directory, name: str = "esia-client") -> tuple[str, str]:
     directory.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SchoolID ESIA client")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=3650)).sign(key, hashes.SHA256()))
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))

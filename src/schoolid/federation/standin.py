@@ -57,7 +57,7 @@ def certificate_pem() -> str:
     """A self-signed certificate for the key: what an ESIA client configures as the provider's."""
     key = _key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SchoolID stand-in IdP")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(1)
             .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=3650)).sign(key, hashes.SHA256()))
     return cert.public_bytes(serialization.Encoding.PEM).decode()

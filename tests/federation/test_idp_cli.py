@@ -53,3 +53,15 @@ def test_standin_is_never_served_in_production(settings):
         settings.PRODUCTION = False
         importlib.reload(schoolid.urls)
         clear_url_caches()
+
+
+@pytest.mark.django_db
+def test_standin_sends_codes_only_back_to_schoolid(client):
+    """The stand-in is no open redirector: a foreign redirect_uri gets an error, no redirect."""
+    base = {"client_id": "x", "state": "s", "code_challenge": "c" * 43, "code_challenge_method": "S256", "response_type": "code"}
+    foreign = client.get("/dev/idp/authorize", {**base, "redirect_uri": "https://evil.example/signin/federated/gov/callback/"})
+    assert foreign.status_code == 400
+    plain = client.get("/dev/idp/authorize", {**base, "code_challenge_method": "plain", "redirect_uri": "http://testserver/signin/federated/gov/callback/"})
+    assert plain.status_code == 400
+    ours = client.get("/dev/idp/authorize", {**base, "redirect_uri": "http://testserver/signin/federated/gov/callback/"})
+    assert ours.status_code == 200 and b"standin-national-id" in ours.content

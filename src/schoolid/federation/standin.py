@@ -13,7 +13,7 @@ import json
 import secrets
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from authlib.jose import JsonWebKey, jwt
 from cryptography import x509
@@ -113,6 +113,10 @@ def authorize(request, esia: bool = False):
     needed = ("client_id", "redirect_uri", "state", "code_challenge")
     if any(not params.get(k) for k in needed) or params.get("code_challenge_method") != "S256" or params.get("response_type", "code") != "code":
         return HttpResponseBadRequest("stand-in IdP: client_id, redirect_uri, state and an S256 code_challenge are required")
+    # Only back to a SchoolID callback on this site: the stand-in is no open redirector.
+    target = urlsplit(params["redirect_uri"])
+    if target.netloc not in (request.get_host(), urlsplit(settings.BASE_URL).netloc) or not target.path.startswith("/signin/federated/"):
+        return HttpResponseBadRequest("stand-in IdP: unknown redirect_uri")
     if esia and not params.get("client_secret"):
         return HttpResponseBadRequest("stand-in IdP: ESIA requests carry a signed client_secret")
     if request.method == "GET":

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "schoolid.console",
     "schoolid.notify",
     "schoolid.provisioning",
+    "schoolid.federation",
     "schoolid.demo",
 ]
 
@@ -362,3 +363,5 @@ CELERY_BEAT_SCHEDULE["oidc-logout-deliveries"] = {"task": "schoolid.provider.del
 CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "schoolid.privacy.retain", "schedule": SCHOOLID_RETENTION_INTERVAL_HOURS * 3600.0}
 # Beat entries `schoolid serve` runs itself in the embedded default (no Celery beat there).
 SCHOOLID_EMBEDDED_JOBS = [j.strip() for j in os.environ.get("SCHOOLID_EMBEDDED_JOBS", "privacy-retention,oidc-logout-deliveries").split(",") if j.strip()]
+# National sign-in (issue 16): provider `acr` values that count as the staff's second factor (comma-separated).
+FEDERATION_STRONG_ACR = tuple(a.strip() for a in os.environ.get("SCHOOLID_FEDERATION_STRONG_ACR", "").split(",") if a.strip())

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -25,7 +26,8 @@ urlpatterns = [
     path("", include("schoolid.flows.urls")),
     path("", include("schoolid.families.urls")),
     path("", include("schoolid.privacy.urls")),
-    path("", include("schoolid.provider.urls")),  # /.well-known/openid-configuration, /oidc/…, /account/apps/  # /account/export/, a child's and a person's export
+    path("", include("schoolid.provider.urls")),  # /.well-known/openid-configuration, /oidc/…, /account/apps/
+    path("", include("schoolid.federation.urls")),  # /signin/national/…, /dev/idp/ (embedded demo)
     path("console/", include("schoolid.console.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # Operators sign in through the same throttled, audited page as everyone else.
@@ -41,6 +43,10 @@ urlpatterns = [
     path("dev/app/callback", demo_views.callback, name="dev-app-callback"),
     path("metrics", metrics_view, name="metrics"),
 ]
+
+if not settings.PRODUCTION:
+    # The stand-in national identity provider (issue 16): embedded mode only.
+    urlpatterns.append(path("dev/idp/", include("schoolid.federation.standin_urls")))
 
 handler400 = "schoolid.core.problems.handler400"
 handler404 = "schoolid.core.problems.handler404"

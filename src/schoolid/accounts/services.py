@@ -154,6 +154,13 @@ def set_password(account: Account, raw_password: str, *, activate: bool = True, 
     account.save(update_fields=fields)
 
 
+def activate_by_verified_identity(account: Account) -> bool:
+    """A register person's account activated by a national provider's verified identity (issue 16,
+    seed 004): no password is set; the person signs in through the provider. False if not pending."""
+    return Account.objects.filter(pk=account.pk, status=Account.Status.NOT_ACTIVATED).update(
+        status=Account.Status.ACTIVE, activated_at=timezone.now()) == 1
+
+
 # --- the scope check --------------------------------------------------------------------------
 def refuse(actor: Account, action: str, target: Account | None, reason: str, *, request=None, org_unit=None) -> None:
     """The one writer of `scope.denied`: authorize and authorize_many call it, and so do pages that

@@ -84,6 +84,25 @@ def _destroy(row: SignedInSession) -> None:
     mark_ended(row.pk)
 
 
+def end_sessions_where(account: Account, keep_if, *, request=None, detail: dict | None = None) -> int:
+    """End the account's open sessions except those whose session data `keep_if(data)` keeps (a
+    provider's back-channel logout ends only the sessions it started)."""
+    ended = 0
+    engine = import_module(settings.SESSION_ENGINE)
+    for row in SignedInSession.objects.filter(account=account, ended_at__isnull=True):
+        try:
+            key = _sealer().decrypt(row.key_sealed.encode()).decode()
+        except InvalidToken:
+            continue
+        if keep_if(engine.SessionStore(session_key=key).load()):
+            continue
+        _destroy(row)
+        ended += 1
+    if ended:
+        record_event("session.revoked", "success", target=account, request=request, detail={"scope": "provider", "ended": ended, **(detail or {})})
+    return ended
+
+
 def end_one(request, row_id: int) -> bool:
     """End one of the person's own sessions; another person's row is not found."""
     row = SignedInSession.objects.filter(pk=row_id, account=request.user, ended_at__isnull=True).first()

@@ -24,6 +24,7 @@ STARTS: dict[str, frozenset[str]] = {
     K.PHONE_CHANGE: frozenset({S.CODE_SENT}),
     K.REGISTRATION: frozenset({S.STARTED}),
     K.AUTHORIZATION: frozenset({S.STARTED}),
+    K.FEDERATED: frozenset({S.STARTED}),
 }
 TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     K.SMS_SIGNIN: {S.CODE_SENT: frozenset({S.DONE})},
@@ -50,6 +51,8 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         S.AWAITING_GUARDIAN: frozenset({S.APPROVED, S.DONE}),
         S.APPROVED: frozenset({S.DONE}),
     },
+    # Sent to the provider; back with a verified identity that still needs the password to link.
+    K.FEDERATED: {S.STARTED: frozenset({S.PROVEN, S.DONE}), S.PROVEN: frozenset({S.DONE})},
 }
 
 

@@ -34,7 +34,8 @@ from schoolid.credentials.models import IssuedSecret
 from schoolid.credentials.services import mark_link_used, mark_secret_used, matching_secret
 
 FLOW_KEY = "login_flow"
-SECOND_FACTORS = frozenset({"totp", "recovery_code"})
+# "idp_mfa": a national provider's multi-factor sign-in that meets the profile's level (issue 16).
+SECOND_FACTORS = frozenset({"totp", "recovery_code", "idp_mfa"})
 FLOW_SECONDS = 10 * 60
 
 # Steps a pending flow can be at.
@@ -137,6 +138,12 @@ def _advance(request, account: Account, *, amr: list[str], secret: IssuedSecret 
         step = SECOND_FACTOR if totp.confirmed_device(account) else ENROL_SECOND_FACTOR
         return _pending(request, flow, step, account)
     return finish(request, account, amr)
+
+
+def after_first_factor(request, account: Account, *, amr: list[str], second_factor_met: bool = False) -> Outcome:
+    """Another journey proved the first factor (a national provider, issue 16): the account's remaining
+    steps follow as after a password. `second_factor_met`: the proof itself was multi-factor."""
+    return _advance(request, account, amr=amr + (["idp_mfa"] if second_factor_met else []))
 
 
 def _pending(request, flow: dict, step: str, account: Account) -> Outcome:

@@ -17,6 +17,7 @@ class Flow(models.Model):
         PHONE_CHANGE = "phone_change", _("mobile number change")
         REGISTRATION = "registration", _("self-registration")
         AUTHORIZATION = "authorization", _("sign-in to an application")
+        FEDERATED = "federated", _("sign-in through a national provider")
 
     class State(models.TextChoices):
         STARTED = "started", _("details given")

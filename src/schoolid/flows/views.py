@@ -1,6 +1,7 @@
 import functools
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from schoolid.core import signout as signout_hooks
 from schoolid.core.humanize import duration_text
 from schoolid.credentials import totp
 from schoolid.credentials.services import secret_for_link
@@ -101,7 +103,8 @@ _signin_pages: dict[tuple[str, str], str] = {}
 
 
 def _plain_signin_page(request) -> HttpResponse:
-    key = (get_language(), settings.SCHOOLID_PROFILE.code)
+    # The version moves when national sign-in providers change (their buttons are on this page).
+    key = (get_language(), settings.SCHOOLID_PROFILE.code, cache.get("signin-page-version", 0))
     page = _signin_pages.get(key)
     if page is None or settings.DEBUG:
         form = SignInForm(profile=settings.SCHOOLID_PROFILE)
@@ -209,8 +212,9 @@ def recovery_codes(request, state, account):
 
 @require_POST
 def signout(request):
+    before = dict(request.session.items())  # read before the session is flushed
     flow.sign_out(request)
-    return redirect(reverse("signin") + "?signed_out=1")
+    return redirect(signout_hooks.next_url(before, reverse("signin") + "?signed_out=1"))
 
 
 @never_cache

@@ -70,12 +70,29 @@ class Command(BaseCommand):
         console.print(f"Single sign-on: a sample application at [bold]http://{options['host']}:{options['port']}/dev/app/[/bold] signs in with SchoolID "
                       f"(client id {client.client_id}; discovery at /.well-known/openid-configuration; more clients: schoolid oidc-client create).",
                       soft_wrap=True)
+        self._national_signin(console, profile, state, options)
         if not options["no_serve"]:
             from schoolid.core.management.commands.serve import serve, use_served_address
 
             use_served_address(options["host"], options["port"])
             connection.close()
             serve(options["host"], options["port"], workers=int(os.environ.get("SCHOOLID_WORKERS", "2")), threads=4)
+
+    def _national_signin(self, console: Console, profile, state: dict, options) -> None:
+        """The stand-in national provider (issue 16), set up once and explained."""
+        from schoolid.federation.services import configure_standin
+
+        url = f"http://{options['host']}:{options['port']}"
+        provider = configure_standin(url, profile.code)
+        if provider is None:
+            return
+        someone = next((i for i in state["identities"] if i.get("national_id")), None)
+        console.print(
+            f"National sign-in: on {url}/signin/ press [bold]Sign in with {provider.label}[/bold] ({provider.get_kind_display()} stand-in at "
+            f"{url}/dev/idp/), type a national ID from the register" + (f" (e.g. [cyan]{someone['national_id']}[/cyan])" if someone else "")
+            + "; an active account confirms once with its password, a never-activated one is activated.",
+            soft_wrap=True,
+        )
 
     def _register_source(self, console: Console) -> None:
         """Poland syncs from the school register: the demo writes the register's next state and syncs from it."""

@@ -9,18 +9,23 @@ import base64
 import hashlib
 import secrets
 import time
+import warnings
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.jose import JsonWebKey, JsonWebToken
-from authlib.jose.errors import JoseError
 from django.core.cache import cache
 
 from schoolid.federation import secrets as sealed
 from schoolid.federation import signers
 from schoolid.federation.models import IdentityProvider
+
+with warnings.catch_warnings():
+    # authlib.jose warns that it moves to joserfc in 2.0; a warning line would break the JSON logs.
+    warnings.simplefilter("ignore")
+    from authlib.jose import JsonWebKey, JsonWebToken
+    from authlib.jose.errors import JoseError
 
 # Asymmetric only: never `none`, never HS* (a public key used as an HMAC secret).
 ALGORITHMS = ["RS256", "ES256"]

@@ -145,12 +145,14 @@ def recovery_password(request, flow_id: str, body: PasswordIn):
         return Status(409, Problem(detail=NOT_PROVEN))
     kind, login = recovery.login_of(flow)
     if flow.need == "login":
-        recovery.complete(request, flow, None)
+        if not recovery.complete(request, flow, None):
+            return Status(409, Problem(detail=NOT_PROVEN))
         return Status(200, RecoveryDone(login=login, password_changed=False))
     problems = check_password_policy(body.new_password, roles=flow.account._active_roles(), context_words=context_words_for(flow.account))
     if problems:
         return Status(400, Problem(detail="the password does not follow the policy", problems=[p.message for p in problems]))
-    recovery.complete(request, flow, body.new_password)
+    if not recovery.complete(request, flow, body.new_password):
+        return Status(409, Problem(detail=NOT_PROVEN))
     return Status(200, RecoveryDone(login=login, password_changed=True))
 
 

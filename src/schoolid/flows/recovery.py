@@ -211,14 +211,17 @@ def login_of(flow: Flow) -> tuple[str, str]:
     return login_identifier_for(flow.account)
 
 
-def complete(request, flow: Flow, new_password: str | None) -> None:
-    """Finish: a new password if asked (all sessions end, the account is unlocked), notices everywhere."""
+def complete(request, flow: Flow, new_password: str | None) -> bool:
+    """Finish: a new password if asked (all sessions end, the account is unlocked), notices everywhere.
+    False when the flow was already finished: the proof is spent once, also by parallel requests."""
     account = flow.account
     with transaction.atomic():
+        # One conditional UPDATE first: of parallel finishes with one binding, one moves the flow (NIST §4.2.1.2).
+        if not kernel.move(flow, Flow.State.DONE, only_from=(Flow.State.PROVEN,)):
+            return False
         if new_password is not None:
             set_password(account, new_password)
             unlock([account.pk])
-        kernel.move(flow, Flow.State.DONE)
         event = record_event("recovery.completed", "success", actor=account, target=account, request=request, detail={"need": flow.need})
         notify_person(
             account.person,
@@ -230,3 +233,4 @@ def complete(request, flow: Flow, new_password: str | None) -> None:
         )
     # Nothing of the recovery stays in the browser, and no signed-in session is made (FP-CS).
     request.session.flush()
+    return True

@@ -381,13 +381,14 @@ def recovery_finish(request):
     kind, login = recovery.login_of(flow_object)
     if flow_object.need == "login":
         if request.method == "POST":
-            recovery.complete(request, flow_object, None)
+            recovery.complete(request, flow_object, None)  # already finished by a parallel request: the same page
             return redirect("signin")
         return _no_referrer(render(request, "flows/recovery_finish.html", {"login": login, "form": None}))
     account = flow_object.account
     form = NewPasswordForm(request.POST or None, account=account, profile=settings.SCHOOLID_PROFILE)
     if request.method == "POST" and form.is_valid():
-        recovery.complete(request, flow_object, form.cleaned_data["new_password"])
+        if not recovery.complete(request, flow_object, form.cleaned_data["new_password"]):
+            return redirect("recovery")  # a parallel request finished it first; this password was not set
         # Not signed in (FP-CS "User Resets Password"): the person signs in with the new password.
         return _no_referrer(render(request, "flows/recovery_done.html", {"login": login}))
     context = {"login": login if flow_object.need == "both" else None, "form": form, "min_length": form.min_length}

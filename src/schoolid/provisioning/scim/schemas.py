@@ -192,6 +192,20 @@ def all_schemas() -> list[dict]:
     return RESOURCE_SCHEMAS + META_SCHEMAS
 
 
+def for_client(schema: dict, scoped: bool) -> dict:
+    """What a client is told: for a client scoped to a unit, nationalId is immutable (set on creation
+    only), because changing it would tell whether the new ID is registered elsewhere (ASVS v5 8.4.1)."""
+    if not scoped or schema["id"] != SCHOOL_USER:
+        return schema
+    import copy
+
+    told = copy.deepcopy(schema)
+    for attribute in told["attributes"]:
+        if attribute["name"] == "nationalId":
+            attribute["mutability"] = "immutable"
+    return told
+
+
 def schema_by_id(schema_id: str) -> dict | None:
     for schema in all_schemas():
         if schema["id"].lower() == schema_id.lower():

@@ -419,7 +419,14 @@ def replace_user(token: ScimToken, account: Account, body: dict, *, request=None
     doc = body if canonical else USER_SHAPE.canonical(body)
     data = _user_data(doc)
     wanted = _resolve_roles(token, data.roles, request)
-    built = _validated_person(data, birth_date=person.birth_date if _same_national_id(person, data) else None)
+    same_id = _same_national_id(person, data)
+    if token.org_unit_id and not same_id:
+        # A unit's client cannot re-point a User at another national ID: whether that ID is taken
+        # elsewhere would answer differently (ASVS v5 8.4.1). The same 400 for every ID; a wrong ID is
+        # corrected by deleting the User and creating it again, or by a country-wide client.
+        _validated_person(data)  # a malformed ID still gets its own clear error
+        raise ScimError(400, "nationalId is immutable for a client scoped to a unit", "mutability")
+    built = _validated_person(data, birth_date=person.birth_date if same_id else None)
     fields = _changed_fields(person, built)
     status_changes = data.active != (account.status != Account.Status.DISABLED)
     if (fields or status_changes) and _shared(token, account):

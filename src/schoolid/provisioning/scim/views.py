@@ -287,7 +287,8 @@ def resource_type(request, token, rid):
 
 @scim_endpoint("GET")
 def schemas(request, token):
-    return _response(_listed([_with_location(request, s, "Schemas", s["id"]) for s in S.all_schemas()]))
+    scoped = bool(token.org_unit_id)
+    return _response(_listed([_with_location(request, S.for_client(s, scoped), "Schemas", s["id"]) for s in S.all_schemas()]))
 
 
 @scim_endpoint("GET")
@@ -295,7 +296,7 @@ def schema(request, token, sid):
     found = S.schema_by_id(sid)
     if found is None:
         raise not_found("No such schema")
-    return _response(_with_location(request, found, "Schemas", found["id"]))
+    return _response(_with_location(request, S.for_client(found, bool(token.org_unit_id)), "Schemas", found["id"]))
 
 
 # --- Users --------------------------------------------------------------------------------------------

@@ -25,6 +25,13 @@ def sending_allowed(request, channel: str, identifier: str, destination: str | N
     return ok
 
 
+def destination_allowed(channel: str, destination: str) -> bool:
+    """Count a message to `destination`; False once it got more than the limit within the window. A
+    flow that takes several identifiers of one person answers alike when this says no and sends
+    nothing, so the limit does not tell that two identifiers share a contact (ASVS v5 6.3.8)."""
+    return count(f"send:{channel}:to:{destination}", settings.SMS_SEND_WINDOW_SECONDS) <= settings.SMS_SEND_LIMIT
+
+
 def answer_in_equal_time(start):
     """Let a flow's start take no less than FLOW_ANSWER_SECONDS, so whether it found an account (and
     made a code, a link and a message) does not show in the time the answer takes (ASVS v5 6.3.8)."""

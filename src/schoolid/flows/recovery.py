@@ -87,9 +87,15 @@ def start(request, need: str, identifier: str) -> bool:
     account, typed_kind = _find(identifier)
     channel = _channel(account, typed_kind)
     destination = None if channel is None else (account.person.email if channel == "email" else account.person.mobile)
-    if not limits.sending_allowed(request, "recovery", key, destination):
+    # The identifier and the address are limited with a 429 (counted alike for unknown identifiers);
+    # a busy contact (e-mail, mobile, national ID and user code all reach it) answers as sent but gets
+    # nothing more, so the 429 never links two identifiers to one person.
+    if not limits.sending_allowed(request, "recovery", key, None):
         record_event("recovery.requested", "denied", target=account, request=request, detail={"reason": "send_limit"})
         return False
+    if destination is not None and not limits.destination_allowed("recovery", destination):
+        record_event("recovery.requested", "denied", target=account, request=request, detail={"reason": "destination_limit"})
+        channel, account = None, None
     seconds = link_seconds() if channel == "email" else CODE_SECONDS
     with transaction.atomic():
         flow = kernel.start(Flow.Kind.RECOVERY, Flow.State.LINK_SENT if channel == "email" else Flow.State.CODE_SENT,
